@@ -7,6 +7,8 @@ import type { ChatMessage, OutputDelta, ParsedOutput, ToolDefinition } from "../
  * Media stay inside the messages as parts (image_url, video_url, file); the backend resolves them.
  */
 export interface ChatRequest {
+  /** The model id the client asked for (a backend serving several models routes on it); undefined = default. */
+  model?: string;
   messages: ChatMessage[];
   tools?: ToolDefinition[];
   /** OpenAI tool_choice; "none" hides the tools from the model. */
