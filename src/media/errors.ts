@@ -36,7 +36,13 @@ export class MediaError extends Error {
   /** Short description of the input concerned (path, shortened URL, "data: URI", "bytes"). */
   readonly input: string;
 
-  constructor(code: MediaErrorCode, input: string, problem: string, fix: string, options?: { cause?: unknown }) {
+  constructor(
+    code: MediaErrorCode,
+    input: string,
+    problem: string,
+    fix: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${input}: ${problem}. ${fix}`, options);
     this.name = "MediaError";
     this.code = code;

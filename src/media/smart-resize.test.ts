@@ -107,7 +107,10 @@ describe("smartResize: errors and video budgets", () => {
     assert.throws(() => smartResize(100, 100, { ...OCR, numFrames: 1 }), /temporal patch/);
   });
   it("refuses a zero or fractional size", () => {
-    assert.throws(() => smartResize(0, 100, OCR), (e: unknown) => e instanceof MediaError && e.code === "corrupt");
+    assert.throws(
+      () => smartResize(0, 100, OCR),
+      (e: unknown) => e instanceof MediaError && e.code === "corrupt",
+    );
     assert.throws(() => smartResize(10.5, 100, OCR), MediaError);
   });
   it("uses image tokens per family", () => {
