@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { PreparedImage } from "../../../media/types.ts";
+import { VisionEncoder } from "./graph.ts";
+import { patchifyImage, patchifyPair } from "./preprocess.ts";
+import { referenceEncode } from "./reference.ts";
+import { randomVisionWeights, tinyVisionConfig } from "./weights.ts";
+
+function noise(width: number, height: number, seed: number): PreparedImage {
+  const data = new Uint8Array(width * height * 3);
+  let s = seed;
+  for (let i = 0; i < data.length; i++) data[i] = (s = (s * 1103515245 + 12345) >>> 0) >>> 24;
+  return { kind: "image", width, height, data, originalWidth: width, originalHeight: height };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { diff: number; scale: number } {
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return { diff, scale };
+}
+
+/** F32 weights: the ggml graph must match the float64 reference to float32 rounding. */
+const TOLERANCE = 2e-4;
+
+for (const variant of ["glm4v", "glm-ocr"] as const) {
+  test(`${variant}: the ggml graph matches the float64 reference (max |Δ| ≤ ${TOLERANCE})`, () => {
+    const config = tinyVisionConfig(64, variant);
+    const weights = randomVisionWeights(config, { seed: 7, mergerWidth: 128 });
+    const enc = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+    try {
+      for (const [w, h] of [
+        [84, 56],
+        [56, 112],
+      ]) {
+        const patches = patchifyPair([noise(w, h, 1), noise(w, h, 2)]);
+        const got = enc.encode(patches);
+        const want = referenceEncode(config, weights, patches);
+        assert.equal(got.length, want.length);
+        const { diff, scale } = maxAbsDiff(got, want);
+        assert.ok(diff <= TOLERANCE, `${w}×${h}: max |Δ| ${diff} (max |ref| ${scale})`);
+        if (process.env.GLMV_VERBOSE)
+          console.log(`${variant} ${w}×${h}: max |Δ| ${diff}, max |ref| ${scale}`);
+      }
+      // Cached graph reused: same answer twice.
+      const p = patchifyImage(noise(84, 56, 5));
+      assert.deepEqual(enc.encode(p), enc.encode(p));
+    } finally {
+      enc.close();
+    }
+  });
+}
+
+test("flash attention path agrees with the explicit soft-max path", () => {
+  const config = tinyVisionConfig(64);
+  const weights = randomVisionWeights(config, { seed: 9, mergerWidth: 128 });
+  const a = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+  const b = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: true });
+  try {
+    const p = patchifyImage(noise(112, 84, 3));
+    const { diff, scale } = maxAbsDiff(b.encode(p), a.encode(p));
+    assert.ok(diff <= 2e-2 * Math.max(1, scale), `max |Δ| ${diff} (scale ${scale})`);
+  } finally {
+    a.close();
+    b.close();
+  }
+});

@@ -1,0 +1,408 @@
+/**
+ * GLM-V's vision tower as a ggml graph built from TypeScript (GLM-V-architecture §1.3): patch embedding over
+ * a temporal pair (one matmul per frame slot), post-conv RMSNorm, the bicubically resampled position table,
+ * pre-norm blocks with 2-D vision rotary attention and SwiGLU, post RMSNorm, the 2×2 downsample as a matmul over
+ * each merge window, and the merger (proj, LayerNorm, erf-GELU, SwiGLU). Weights are uploaded once; graphs are
+ * built once per patch grid and cached.
+ */
+
+import { f16BitsToF32 } from "../../../gguf/quant.ts";
+import { headDim, PATCH_VALUES, VISION_ROPE_THETA, type VisionConfig } from "./config.ts";
+import {
+  type Backend,
+  createCpuBackend,
+  GGML_F16,
+  GGML_F32,
+  GGML_I32,
+  GGML_ROPE_VISION,
+  type GgmlApi,
+  loadGgml,
+  newMetaContext,
+  type Ptr,
+} from "./ggml.ts";
+import { resamplePositionTable, visionRopePositions } from "./positions.ts";
+import type { PatchTensor } from "./preprocess.ts";
+import { blockTensor, type VisionWeights } from "./weights.ts";
+
+/** One weight tensor's raw bytes, as stored in the mmproj (F32, F16 or any type ggml can matmul). */
+export interface WeightBlob {
+  name: string;
+  /** ggml type code. */
+  type: number;
+  /** Shape, ggml order. */
+  ne: number[];
+  bytes: Uint8Array;
+}
+
+/** Encoder options. */
+export interface VisionEncoderOptions {
+  /** Compute threads (default: 2). */
+  threads?: number;
+  /**
+   * Use ggml_flash_attn_ext (F16 K/V) instead of an explicit soft-max attention. Saves the N×N×heads score
+   * matrix on large images at ~1e-3 relative precision. "auto" (default) turns it on from 1024 patches.
+   */
+  flashAttention?: boolean | "auto";
+  /** Most grid graphs kept, each with its compute buffer (default 2). */
+  maxCachedGraphs?: number;
+}
+
+interface CachedGraph {
+  ctx: Ptr;
+  graph: Ptr;
+  inputT0: Ptr;
+  inputT1: Ptr;
+  pos: Ptr | null;
+  rope: Ptr;
+  output: Ptr;
+  posData: Float32Array | null;
+  ropeData: Int32Array;
+  nPatches: number;
+  /**
+   * The graph's own allocator. gallocr treats tensors that already hold a data pointer as allocated, so a graph
+   * allocated once must keep its buffer alive: sharing one gallocr between cached graphs let a reallocation for one
+   * grid leave another graph's tensors pointing into freed memory (heap corruption, found with valgrind).
+   */
+  galloc: Ptr;
+  bufferBytes: number;
+}
+
+/** The encoder was used after close, or given input it cannot take. */
+export class VisionEncoderError extends Error {
+  override name = "VisionEncoderError";
+}
+
+function toF32(blob: WeightBlob): Float32Array {
+  const n = blob.ne.reduce((a, b) => a * b, 1);
+  if (blob.type === GGML_F32) {
+    const copy = new Uint8Array(blob.bytes); // aligned copy
+    return new Float32Array(copy.buffer, 0, n);
+  }
+  if (blob.type === GGML_F16) {
+    const view = new DataView(blob.bytes.buffer, blob.bytes.byteOffset, blob.bytes.byteLength);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = f16BitsToF32(view.getUint16(i * 2, true));
+    return out;
+  }
+  throw new VisionEncoderError(
+    `tensor ${blob.name} must be F32 or F16 to be read on the host (type ${blob.type})`,
+  );
+}
+
+/** Weight blobs (F32) from host tensors, e.g. the seeded random tiny weights. */
+export function blobsFromHostWeights(weights: VisionWeights): WeightBlob[] {
+  return [...weights].map(([name, t]) => ({
+    name,
+    type: GGML_F32,
+    ne: t.ne,
+    bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  }));
+}
+
+/** GLM-V's vision tower on ggml. Not thread-safe: use it from one thread (the engine's worker). */
+export class VisionEncoder {
+  readonly config: VisionConfig;
+  readonly backend: Backend;
+  private readonly g: GgmlApi;
+  private readonly weightCtx: Ptr;
+  private readonly weightBuffer: Ptr;
+  private readonly tensors = new Map<string, Ptr>();
+  private readonly posTable: Float32Array | null;
+  private readonly graphs = new Map<string, CachedGraph>();
+  private readonly options: Required<VisionEncoderOptions>;
+  private closed = false;
+  /** Bytes of the compute buffer after the last encode. */
+  computeBufferBytes = 0;
+
+  constructor(config: VisionConfig, blobs: WeightBlob[], options: VisionEncoderOptions = {}) {
+    this.config = config;
+    this.options = { threads: 2, flashAttention: "auto", maxCachedGraphs: 2, ...options };
+    this.g = loadGgml();
+    const g = this.g;
+    this.backend = createCpuBackend(this.options.threads);
+    this.weightCtx = newMetaContext(g, blobs.length + 1);
+    for (const blob of blobs) {
+      const ne = [...blob.ne, 1, 1, 1, 1].slice(0, 4);
+      const t = g.ggml_new_tensor_4d(this.weightCtx, blob.type, ne[0], ne[1], ne[2], ne[3]) as Ptr;
+      g.ggml_set_name(t, blob.name);
+      const need = Number(g.ggml_nbytes(t));
+      if (need !== blob.bytes.byteLength) {
+        throw new VisionEncoderError(
+          `tensor ${blob.name}: ${blob.bytes.byteLength} bytes given, ggml needs ${need}`,
+        );
+      }
+      this.tensors.set(blob.name, t);
+    }
+    this.weightBuffer = g.ggml_backend_alloc_ctx_tensors(this.weightCtx, this.backend.handle) as Ptr;
+    if (!this.weightBuffer)
+      throw new VisionEncoderError("could not allocate the vision weights (out of memory?)");
+    for (const blob of blobs) {
+      g.ggml_backend_tensor_set(this.tensors.get(blob.name), blob.bytes, 0, blob.bytes.byteLength);
+    }
+    const pos = blobs.find((b) => b.name === "v.position_embd.weight");
+    this.posTable = pos ? toF32(pos) : null;
+  }
+
+  /** Creates an encoder from host float32 weights (tests, tiny models). */
+  static fromHostWeights(config: VisionConfig, weights: VisionWeights, options?: VisionEncoderOptions) {
+    return new VisionEncoder(config, blobsFromHostWeights(weights), options);
+  }
+
+  private w(name: string): Ptr {
+    const t = this.tensors.get(name);
+    if (!t) throw new VisionEncoderError(`vision weights lack tensor ${name}`);
+    return t;
+  }
+
+  private opt(name: string): Ptr | null {
+    return this.tensors.get(name) ?? null;
+  }
+
+  private build(gridH: number, gridW: number): CachedGraph {
+    const g = this.g;
+    const c = this.config;
+    const d = c.hiddenSize;
+    const heads = c.headCount;
+    const hd = headDim(c);
+    const eps = c.eps;
+    const n = gridH * gridW;
+    const maxNodes = 512 + 96 * c.blockCount;
+    const ctx = newMetaContext(g, maxNodes, maxNodes);
+    const gf = g.ggml_new_graph_custom(ctx, maxNodes, false) as Ptr;
+    const half = PATCH_VALUES / 2;
+    const useFlash = this.options.flashAttention === "auto" ? n >= 1024 : this.options.flashAttention;
+
+    const input = (t: Ptr, name: string) => {
+      g.ggml_set_name(t, name);
+      g.ggml_set_input(t);
+      return t;
+    };
+    const inputT0 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t0");
+    const inputT1 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t1");
+    const rope = input(g.ggml_new_tensor_1d(ctx, GGML_I32, 4 * n) as Ptr, "rope_positions");
+
+    const linear = (x: Ptr, wName: string, bName?: string): Ptr => {
+      let y = g.ggml_mul_mat(ctx, this.w(wName), x) as Ptr;
+      const b = bName ? this.opt(bName) : null;
+      if (b) y = g.ggml_add(ctx, y, b) as Ptr;
+      return y;
+    };
+    const rms = (x: Ptr, wName: string): Ptr =>
+      g.ggml_mul(ctx, g.ggml_rms_norm(ctx, x, eps), this.w(wName)) as Ptr;
+
+    // Patch embedding: one 2-D kernel per frame slot of the temporal pair.
+    const k0 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight"), half, d) as Ptr;
+    const k1 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight.1"), half, d) as Ptr;
+    let x = g.ggml_add(ctx, g.ggml_mul_mat(ctx, k0, inputT0), g.ggml_mul_mat(ctx, k1, inputT1)) as Ptr;
+    const pb = this.opt("v.patch_embd.bias");
+    if (pb) x = g.ggml_add(ctx, x, pb) as Ptr;
+    if (this.opt("v.norm_embd.weight")) x = rms(x, "v.norm_embd.weight");
+    let pos: Ptr | null = null;
+    let posData: Float32Array | null = null;
+    if (this.posTable) {
+      pos = input(g.ggml_new_tensor_2d(ctx, GGML_F32, d, n) as Ptr, "position_embeddings");
+      const side = Math.round(Math.sqrt(this.posTable.length / d));
+      posData = Float32Array.from(resamplePositionTable(this.posTable, side, d, gridH, gridW));
+      x = g.ggml_add(ctx, x, pos) as Ptr;
+    }
+
+    const sections = new Int32Array([hd / 4, hd / 4, hd / 4, hd / 4]);
+    const applyRope = (t: Ptr): Ptr =>
+      g.ggml_rope_multi(
+        ctx,
+        t,
+        rope,
+        null,
+        hd / 2,
+        sections,
+        GGML_ROPE_VISION,
+        32768,
+        VISION_ROPE_THETA,
+        1,
+        0,
+        1,
+        32,
+        1,
+      ) as Ptr;
+    const scale = 1 / Math.sqrt(hd);
+
+    for (let i = 0; i < c.blockCount; i++) {
+      const B = (s: string) => blockTensor(i, s);
+      const cur = rms(x, B("ln1.weight"));
+      let q = g.ggml_reshape_3d(ctx, linear(cur, B("attn_q.weight"), B("attn_q.bias")), hd, heads, n) as Ptr;
+      let k = g.ggml_reshape_3d(ctx, linear(cur, B("attn_k.weight"), B("attn_k.bias")), hd, heads, n) as Ptr;
+      const v = g.ggml_reshape_3d(
+        ctx,
+        linear(cur, B("attn_v.weight"), B("attn_v.bias")),
+        hd,
+        heads,
+        n,
+      ) as Ptr;
+      if (this.opt(B("attn_q_norm.weight"))) q = rms(q, B("attn_q_norm.weight"));
+      if (this.opt(B("attn_k_norm.weight"))) k = rms(k, B("attn_k_norm.weight"));
+      q = applyRope(q);
+      k = applyRope(k);
+      // [hd, heads, n] → [hd, n, heads]
+      const qp = g.ggml_permute(ctx, q, 0, 2, 1, 3) as Ptr;
+      const kp = g.ggml_permute(ctx, k, 0, 2, 1, 3) as Ptr;
+      let attn: Ptr;
+      if (useFlash) {
+        const kf = g.ggml_cast(ctx, kp, GGML_F16) as Ptr;
+        const vf = g.ggml_cast(ctx, g.ggml_permute(ctx, v, 0, 2, 1, 3), GGML_F16) as Ptr;
+        // Result: [hd, heads, n] (already permuted back).
+        attn = g.ggml_flash_attn_ext(ctx, qp, kf, vf, null, scale, 0, 0) as Ptr;
+        attn = g.ggml_reshape_2d(ctx, attn, d, n) as Ptr;
+      } else {
+        const kq = g.ggml_soft_max_ext(ctx, g.ggml_mul_mat(ctx, kp, qp), null, scale, 0) as Ptr; // [n_k, n_q, heads]
+        const vt = g.ggml_cont(ctx, g.ggml_permute(ctx, v, 1, 2, 0, 3)) as Ptr; // [n, hd, heads]
+        const kqv = g.ggml_mul_mat(ctx, vt, kq) as Ptr; // [hd, n_q, heads]
+        attn = g.ggml_cont(ctx, g.ggml_permute(ctx, kqv, 0, 2, 1, 3)) as Ptr; // [hd, heads, n]
+        attn = g.ggml_reshape_2d(ctx, attn, d, n) as Ptr;
+      }
+      x = g.ggml_add(ctx, x, linear(attn, B("attn_out.weight"), B("attn_out.bias"))) as Ptr;
+      const h2 = rms(x, B("ln2.weight"));
+      const gate = linear(h2, B("ffn_gate.weight"), B("ffn_gate.bias"));
+      const up = linear(h2, B("ffn_up.weight"), B("ffn_up.bias"));
+      const mlp = linear(
+        g.ggml_mul(ctx, g.ggml_silu(ctx, gate), up) as Ptr,
+        B("ffn_down.weight"),
+        B("ffn_down.bias"),
+      );
+      x = g.ggml_add(ctx, x, mlp) as Ptr;
+    }
+    x = rms(x, "v.post_ln.weight");
+
+    // 2×2 downsample: window m's 4 rows → one 4d vector with (window slot) fastest, then a matmul.
+    const m = n / 4;
+    const p = c.projectionDim;
+    let y = g.ggml_reshape_3d(ctx, x, d, 4, m) as Ptr;
+    y = g.ggml_cont(ctx, g.ggml_permute(ctx, y, 1, 0, 2, 3)) as Ptr; // [4, d, m]
+    y = g.ggml_reshape_2d(ctx, y, 4 * d, m) as Ptr;
+    const ds = g.ggml_reshape_2d(ctx, this.w("mm.patch_merger.weight"), 4 * d, p) as Ptr;
+    y = g.ggml_mul_mat(ctx, ds, y) as Ptr;
+    const dsb = this.opt("mm.patch_merger.bias");
+    if (dsb) y = g.ggml_add(ctx, y, dsb) as Ptr;
+    // Merger.
+    y = g.ggml_mul_mat(ctx, this.w("mm.model.fc.weight"), y) as Ptr;
+    y = g.ggml_norm(ctx, y, 1e-5) as Ptr;
+    y = g.ggml_add(
+      ctx,
+      g.ggml_mul(ctx, y, this.w("mm.post_norm.weight")),
+      this.w("mm.post_norm.bias"),
+    ) as Ptr;
+    y = g.ggml_gelu_erf(ctx, y) as Ptr;
+    const mg = g.ggml_mul_mat(ctx, this.w("mm.gate.weight"), y) as Ptr;
+    const mu = g.ggml_mul_mat(ctx, this.w("mm.up.weight"), y) as Ptr;
+    y = g.ggml_mul_mat(ctx, this.w("mm.down.weight"), g.ggml_mul(ctx, g.ggml_silu(ctx, mg), mu)) as Ptr;
+    g.ggml_set_name(y, "vision_embeddings");
+    g.ggml_set_output(y);
+    g.ggml_build_forward_expand(gf, y);
+    const galloc = g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr;
+    if (!g.ggml_gallocr_alloc_graph(galloc, gf)) {
+      g.ggml_gallocr_free(galloc);
+      g.ggml_free(ctx);
+      throw new VisionEncoderError(
+        `could not allocate the vision compute buffer for a ${gridH}×${gridW} grid`,
+      );
+    }
+    return {
+      galloc,
+      bufferBytes: Number(g.ggml_gallocr_get_buffer_size(galloc, 0)),
+      ctx,
+      graph: gf,
+      inputT0,
+      inputT1,
+      pos,
+      rope,
+      output: y,
+      posData,
+      ropeData: visionRopePositions(gridH, gridW),
+      nPatches: n,
+    };
+  }
+
+  private graphFor(gridH: number, gridW: number): CachedGraph {
+    const key = `${gridH}x${gridW}`;
+    let entry = this.graphs.get(key);
+    if (entry) {
+      this.graphs.delete(key);
+      this.graphs.set(key, entry); // most recently used last
+      return entry;
+    }
+    entry = this.build(gridH, gridW);
+    this.graphs.set(key, entry);
+    while (this.graphs.size > this.options.maxCachedGraphs) {
+      const [oldKey, old] = this.graphs.entries().next().value as [string, CachedGraph];
+      this.g.ggml_gallocr_free(old.galloc);
+      this.g.ggml_free(old.ctx);
+      this.graphs.delete(oldKey);
+    }
+    return entry;
+  }
+
+  /**
+   * Encodes one temporal pair's patches; returns the merged token embeddings row-major
+   * `[nPatches/4, projectionDim]` (rows in merge-window order = row-major over the merged grid).
+   */
+  encode(patches: PatchTensor): Float32Array {
+    if (this.closed) throw new VisionEncoderError("the vision encoder is closed");
+    const { gridH, gridW, nPatches } = patches;
+    if (
+      gridH % 2 !== 0 ||
+      gridW % 2 !== 0 ||
+      nPatches !== gridH * gridW ||
+      patches.data.length !== nPatches * 1176
+    ) {
+      throw new VisionEncoderError(
+        `malformed patch tensor (${gridH}×${gridW} grid, ${patches.data.length} values)`,
+      );
+    }
+    const g = this.g;
+    const entry = this.graphFor(gridH, gridW);
+    this.computeBufferBytes = entry.bufferBytes;
+    const [t0, t1] = splitTemporal(patches);
+    g.ggml_backend_tensor_set(entry.inputT0, t0, 0, t0.byteLength);
+    g.ggml_backend_tensor_set(entry.inputT1, t1, 0, t1.byteLength);
+    g.ggml_backend_tensor_set(entry.rope, entry.ropeData, 0, entry.ropeData.byteLength);
+    if (entry.pos && entry.posData)
+      g.ggml_backend_tensor_set(entry.pos, entry.posData, 0, entry.posData.byteLength);
+    const status = g.ggml_backend_graph_compute(this.backend.handle, entry.graph) as number;
+    if (status !== 0) throw new VisionEncoderError(`ggml graph compute failed with status ${status}`);
+    const out = new Float32Array((nPatches / 4) * this.config.projectionDim);
+    g.ggml_backend_tensor_get(entry.output, out, 0, out.byteLength);
+    return out;
+  }
+
+  /** Frees graphs, weights and the backend. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const g = this.g;
+    for (const e of this.graphs.values()) {
+      g.ggml_gallocr_free(e.galloc);
+      g.ggml_free(e.ctx);
+    }
+    this.graphs.clear();
+    g.ggml_backend_buffer_free(this.weightBuffer);
+    g.ggml_free(this.weightCtx);
+    g.ggml_backend_free(this.backend.handle);
+  }
+}
+
+/** Splits HF-layout patch rows (c, t, y, x) into the two frame slots, each row (c, y, x). */
+export function splitTemporal(patches: PatchTensor): [Float32Array, Float32Array] {
+  const n = patches.nPatches;
+  const pp = 196;
+  const a = new Float32Array(n * 588);
+  const b = new Float32Array(n * 588);
+  const src = patches.data;
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < 3; c++) {
+      const s = r * 1176 + c * 392;
+      const dOff = r * 588 + c * pp;
+      a.set(src.subarray(s, s + pp), dOff);
+      b.set(src.subarray(s + pp, s + 2 * pp), dOff);
+    }
+  }
+  return [a, b];
+}
