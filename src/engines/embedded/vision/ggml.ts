@@ -131,7 +131,7 @@ function bind(dir: string) {
 /** The bound ggml API. */
 export type GgmlApi = ReturnType<typeof bind>["api"];
 
-let cached: { api: GgmlApi; setThreadsProto: koffi.IKoffiCType } | undefined;
+let cached: { api: GgmlApi; setThreadsProto: ReturnType<typeof koffi.proto> } | undefined;
 
 /** Loads (once) the ggml libraries and makes sure a CPU backend is registered. */
 export function loadGgml(): GgmlApi {
