@@ -104,11 +104,15 @@ export class FakeHub {
     });
     const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
     if (parts[0] === "api" && parts[1] === "models" && parts[4] === "revision") {
-      return this.info(req, res, `${parts[2]}/${parts[3]}`, parts.slice(5).join("/"));
+      this.info(req, res, `${parts[2]}/${parts[3]}`, parts.slice(5).join("/"));
+      return;
     }
-    if (parts[0] === "cdn") return this.cdn(req, res, parts[1], url.searchParams.get("path") ?? "");
-    if (parts[2] === "resolve")
-      return this.resolve(req, res, `${parts[0]}/${parts[1]}`, parts.slice(4).join("/"));
+    if (parts[0] === "cdn") {
+      this.cdn(req, res, parts[1], url.searchParams.get("path") ?? "");
+      return;
+    }
+    if (parts[2] === "resolve") this.resolve(req, res, `${parts[0]}/${parts[1]}`, parts.slice(4).join("/"));
+    return;
     res.writeHead(404).end();
   }
 
@@ -165,7 +169,10 @@ export class FakeHub {
       return void res.end();
     }
     const sha = sha256Hex(file.data);
-    if (file.lfs === false) return this.send(req, res, file, sha);
+    if (file.lfs === false) {
+      this.send(req, res, file, sha);
+      return;
+    }
     res.writeHead(302, {
       Location: `/cdn/${sha}?path=${encodeURIComponent(`${repo.id.toLowerCase()}/${path}`)}`,
       "X-Repo-Commit": repo.commit ?? "",

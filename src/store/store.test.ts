@@ -195,7 +195,8 @@ describe("pull", () => {
   });
 
   test("offline mode forbids downloading with a clear error", async () => {
-    for (const env of [{ GLMV_OFFLINE: "1" }, { HF_HUB_OFFLINE: "true" }]) {
+    const envs: Record<string, string>[] = [{ GLMV_OFFLINE: "1" }, { HF_HUB_OFFLINE: "true" }];
+    for (const env of envs) {
       await assert.rejects(
         resolveModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", { ...opts(env), pull: true, fetch: noNetwork }),
         (e: Error) => e instanceof OfflineError && /GLMV_OFFLINE/.test(e.message),
