@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { QUOTE_TOOLS } from "./fixtures/quote-tools.ts";
 import {
   argumentFragments,
   formatToolCall,
@@ -12,25 +13,6 @@ import {
   typeArgumentValue,
 } from "./tools.ts";
 import type { ToolDefinition } from "./types.ts";
-
-/** The spec §4.3 example schema: symbol string, days integer, note string, flag boolean. */
-export const QUOTE_TOOLS: ToolDefinition[] = [
-  {
-    type: "function",
-    function: {
-      name: "get_quote",
-      parameters: {
-        type: "object",
-        properties: {
-          symbol: { type: "string" },
-          days: { type: "integer" },
-          note: { type: "string" },
-          flag: { type: "boolean" },
-        },
-      },
-    },
-  },
-];
 
 const args = (body: string, tools: ToolDefinition[] | undefined = QUOTE_TOOLS) => {
   const block = parseToolCallBody(body, tools);

@@ -1,5 +1,7 @@
 /** Shapes of GLM-V's wire grammar shared by every module (pure data, no behaviour). */
 
+import type { FamilyId } from "./families.ts";
+
 /** A grounding box or point in thousandths (0–999) of the original image. */
 export type Box = { x1: number; y1: number; x2: number; y2: number } | { x: number; y: number };
 
@@ -29,6 +31,8 @@ export interface ParsedOutput {
   boxes: Box[];
   /** The output ended inside `<think>` (no `</think>`). */
   reasoningTruncated: boolean;
+  /** GLM-4.1V: an `<answer>` was opened but never closed (the output was cut off). */
+  answerTruncated?: boolean;
 }
 
 /** A fragment of a tool call in a stream, OpenAI-style. */
@@ -64,4 +68,21 @@ export interface ChatMessage {
   tool_calls?: ToolCall[];
   tool_call_id?: string;
   name?: string;
+}
+
+/** Options for parsing a generation (batch `parseOutput` and `StreamParser`). */
+export interface ParseOptions {
+  /** The model family (decides `<answer>` stripping and whether `<tool_call>` is parsed). */
+  family: FamilyId;
+  /**
+   * The request's thinking switch (`enable_thinking`). `false` means the prompt already closed the think
+   * block, so everything generated is content. Ignored for always-thinking families (4.1V).
+   */
+  thinking?: boolean;
+  /** The request's tools: their schemas type the arguments (string properties stay verbatim). */
+  tools?: readonly ToolDefinition[];
+  /** The prompt itself ended inside `<think>` (e.g. a forced-answer round 2): generation starts as reasoning. */
+  promptOpenedThinking?: boolean;
+  /** Makes tool-call ids; defaults to random `call_<24 hex>`. Inject one for deterministic output. */
+  idGenerator?: () => string;
 }
