@@ -111,8 +111,10 @@ export class FakeHub {
       this.cdn(req, res, parts[1], url.searchParams.get("path") ?? "");
       return;
     }
-    if (parts[2] === "resolve") this.resolve(req, res, `${parts[0]}/${parts[1]}`, parts.slice(4).join("/"));
-    return;
+    if (parts[2] === "resolve") {
+      this.resolve(req, res, `${parts[0]}/${parts[1]}`, parts.slice(4).join("/"));
+      return;
+    }
     res.writeHead(404).end();
   }
 
