@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PreparedImage } from "../../../media/types.ts";
-import { VisionEncoder } from "./graph.ts";
+import { VisionTower } from "./graph.ts";
 import { patchifyImage, patchifyPair } from "./preprocess.ts";
 import { referenceEncode } from "./reference.ts";
 import { randomVisionWeights, tinyVisionConfig } from "./weights.ts";
@@ -30,7 +30,7 @@ for (const variant of ["glm4v", "glm-ocr"] as const) {
   test(`${variant}: the ggml graph matches the float64 reference (max |Δ| ≤ ${TOLERANCE})`, () => {
     const config = tinyVisionConfig(64, variant);
     const weights = randomVisionWeights(config, { seed: 7, mergerWidth: 128 });
-    const enc = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+    const enc = VisionTower.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
     try {
       for (const [w, h] of [
         [84, 56],
@@ -57,8 +57,8 @@ for (const variant of ["glm4v", "glm-ocr"] as const) {
 test("flash attention path agrees with the explicit soft-max path", () => {
   const config = tinyVisionConfig(64);
   const weights = randomVisionWeights(config, { seed: 9, mergerWidth: 128 });
-  const a = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
-  const b = VisionEncoder.fromHostWeights(config, weights, { threads: 1, flashAttention: true });
+  const a = VisionTower.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+  const b = VisionTower.fromHostWeights(config, weights, { threads: 1, flashAttention: true });
   try {
     const p = patchifyImage(noise(112, 84, 3));
     const { diff, scale } = maxAbsDiff(b.encode(p), a.encode(p));

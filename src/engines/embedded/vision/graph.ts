@@ -31,11 +31,12 @@ export interface WeightBlob {
   type: number;
   /** Shape, ggml order. */
   ne: number[];
-  bytes: Uint8Array;
+  /** The bytes, or a reader called once at upload (so a big mmproj is never held twice in memory). */
+  bytes: Uint8Array | (() => Uint8Array);
 }
 
-/** Encoder options. */
-export interface VisionEncoderOptions {
+/** Tower options. */
+export interface VisionTowerOptions {
   /** Compute threads (default: 2). */
   threads?: number;
   /**
@@ -68,23 +69,23 @@ interface CachedGraph {
 }
 
 /** The encoder was used after close, or given input it cannot take. */
-export class VisionEncoderError extends Error {
-  override name = "VisionEncoderError";
+export class VisionTowerError extends Error {
+  override name = "VisionTowerError";
 }
 
-function toF32(blob: WeightBlob): Float32Array {
+function toF32(blob: WeightBlob, bytes: Uint8Array): Float32Array {
   const n = blob.ne.reduce((a, b) => a * b, 1);
   if (blob.type === GGML_F32) {
-    const copy = new Uint8Array(blob.bytes); // aligned copy
+    const copy = new Uint8Array(bytes); // aligned copy
     return new Float32Array(copy.buffer, 0, n);
   }
   if (blob.type === GGML_F16) {
-    const view = new DataView(blob.bytes.buffer, blob.bytes.byteOffset, blob.bytes.byteLength);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = f16BitsToF32(view.getUint16(i * 2, true));
     return out;
   }
-  throw new VisionEncoderError(
+  throw new VisionTowerError(
     `tensor ${blob.name} must be F32 or F16 to be read on the host (type ${blob.type})`,
   );
 }
@@ -100,7 +101,7 @@ export function blobsFromHostWeights(weights: VisionWeights): WeightBlob[] {
 }
 
 /** GLM-V's vision tower on ggml. Not thread-safe: use it from one thread (the engine's worker). */
-export class VisionEncoder {
+export class VisionTower {
   readonly config: VisionConfig;
   readonly backend: Backend;
   private readonly g: GgmlApi;
@@ -109,12 +110,12 @@ export class VisionEncoder {
   private readonly tensors = new Map<string, Ptr>();
   private readonly posTable: Float32Array | null;
   private readonly graphs = new Map<string, CachedGraph>();
-  private readonly options: Required<VisionEncoderOptions>;
+  private readonly options: Required<VisionTowerOptions>;
   private closed = false;
   /** Bytes of the compute buffer after the last encode. */
   computeBufferBytes = 0;
 
-  constructor(config: VisionConfig, blobs: WeightBlob[], options: VisionEncoderOptions = {}) {
+  constructor(config: VisionConfig, blobs: WeightBlob[], options: VisionTowerOptions = {}) {
     this.config = config;
     this.options = { threads: 2, flashAttention: "auto", maxCachedGraphs: 2, ...options };
     this.g = loadGgml();
@@ -125,32 +126,39 @@ export class VisionEncoder {
       const ne = [...blob.ne, 1, 1, 1, 1].slice(0, 4);
       const t = g.ggml_new_tensor_4d(this.weightCtx, blob.type, ne[0], ne[1], ne[2], ne[3]) as Ptr;
       g.ggml_set_name(t, blob.name);
-      const need = Number(g.ggml_nbytes(t));
-      if (need !== blob.bytes.byteLength) {
-        throw new VisionEncoderError(
-          `tensor ${blob.name}: ${blob.bytes.byteLength} bytes given, ggml needs ${need}`,
-        );
-      }
       this.tensors.set(blob.name, t);
     }
     this.weightBuffer = g.ggml_backend_alloc_ctx_tensors(this.weightCtx, this.backend.handle) as Ptr;
-    if (!this.weightBuffer)
-      throw new VisionEncoderError("could not allocate the vision weights (out of memory?)");
-    for (const blob of blobs) {
-      g.ggml_backend_tensor_set(this.tensors.get(blob.name), blob.bytes, 0, blob.bytes.byteLength);
+    if (!this.weightBuffer) {
+      g.ggml_free(this.weightCtx);
+      g.ggml_backend_free(this.backend.handle);
+      throw new VisionTowerError("could not allocate the vision weights (out of memory?)");
     }
-    const pos = blobs.find((b) => b.name === "v.position_embd.weight");
-    this.posTable = pos ? toF32(pos) : null;
+    let posTable: Float32Array | null = null;
+    for (const blob of blobs) {
+      const t = this.tensors.get(blob.name) as Ptr;
+      const bytes = typeof blob.bytes === "function" ? blob.bytes() : blob.bytes;
+      const need = Number(g.ggml_nbytes(t));
+      if (need !== bytes.byteLength) {
+        this.freeWeights();
+        throw new VisionTowerError(
+          `tensor ${blob.name}: ${bytes.byteLength} bytes given, ggml needs ${need}`,
+        );
+      }
+      g.ggml_backend_tensor_set(t, bytes, 0, bytes.byteLength);
+      if (blob.name === "v.position_embd.weight") posTable = toF32(blob, bytes);
+    }
+    this.posTable = posTable;
   }
 
   /** Creates an encoder from host float32 weights (tests, tiny models). */
-  static fromHostWeights(config: VisionConfig, weights: VisionWeights, options?: VisionEncoderOptions) {
-    return new VisionEncoder(config, blobsFromHostWeights(weights), options);
+  static fromHostWeights(config: VisionConfig, weights: VisionWeights, options?: VisionTowerOptions) {
+    return new VisionTower(config, blobsFromHostWeights(weights), options);
   }
 
   private w(name: string): Ptr {
     const t = this.tensors.get(name);
-    if (!t) throw new VisionEncoderError(`vision weights lack tensor ${name}`);
+    if (!t) throw new VisionTowerError(`vision weights lack tensor ${name}`);
     return t;
   }
 
@@ -301,9 +309,7 @@ export class VisionEncoder {
     if (!g.ggml_gallocr_alloc_graph(galloc, gf)) {
       g.ggml_gallocr_free(galloc);
       g.ggml_free(ctx);
-      throw new VisionEncoderError(
-        `could not allocate the vision compute buffer for a ${gridH}×${gridW} grid`,
-      );
+      throw new VisionTowerError(`could not allocate the vision compute buffer for a ${gridH}×${gridW} grid`);
     }
     return {
       galloc,
@@ -345,7 +351,7 @@ export class VisionEncoder {
    * `[nPatches/4, projectionDim]` (rows in merge-window order = row-major over the merged grid).
    */
   encode(patches: PatchTensor): Float32Array {
-    if (this.closed) throw new VisionEncoderError("the vision encoder is closed");
+    if (this.closed) throw new VisionTowerError("the vision encoder is closed");
     const { gridH, gridW, nPatches } = patches;
     if (
       gridH % 2 !== 0 ||
@@ -353,7 +359,7 @@ export class VisionEncoder {
       nPatches !== gridH * gridW ||
       patches.data.length !== nPatches * 1176
     ) {
-      throw new VisionEncoderError(
+      throw new VisionTowerError(
         `malformed patch tensor (${gridH}×${gridW} grid, ${patches.data.length} values)`,
       );
     }
@@ -367,10 +373,16 @@ export class VisionEncoder {
     if (entry.pos && entry.posData)
       g.ggml_backend_tensor_set(entry.pos, entry.posData, 0, entry.posData.byteLength);
     const status = g.ggml_backend_graph_compute(this.backend.handle, entry.graph) as number;
-    if (status !== 0) throw new VisionEncoderError(`ggml graph compute failed with status ${status}`);
+    if (status !== 0) throw new VisionTowerError(`ggml graph compute failed with status ${status}`);
     const out = new Float32Array((nPatches / 4) * this.config.projectionDim);
     g.ggml_backend_tensor_get(entry.output, out, 0, out.byteLength);
     return out;
+  }
+
+  private freeWeights(): void {
+    this.g.ggml_backend_buffer_free(this.weightBuffer);
+    this.g.ggml_free(this.weightCtx);
+    this.g.ggml_backend_free(this.backend.handle);
   }
 
   /** Frees graphs, weights and the backend. Idempotent. */
@@ -383,9 +395,7 @@ export class VisionEncoder {
       g.ggml_free(e.ctx);
     }
     this.graphs.clear();
-    g.ggml_backend_buffer_free(this.weightBuffer);
-    g.ggml_free(this.weightCtx);
-    g.ggml_backend_free(this.backend.handle);
+    this.freeWeights();
   }
 }
 
