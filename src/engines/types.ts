@@ -34,6 +34,8 @@ export interface GenerateRequest {
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens taken from the KV cache of the previous request (not decoded again), when the engine knows. */
+  cachedPromptTokens?: number;
 }
 
 /** Where the time of one request went. */
