@@ -1,0 +1,50 @@
+/** The OCR verifier (spec §11.3): normalised edit-distance similarity with bounds, continuous below them. */
+import type { VerifierSettings } from "../config.ts";
+import { editSimilarity } from "../text.ts";
+import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
+import { asText, extractAfterThinkBox, rule, type VerifierDeps } from "./common.ts";
+
+/** The OCR normalisation: optional lower-casing, trim, newlines to spaces, spaces removed. */
+export function normaliseOcr(text: string, ignoreCase: boolean): string {
+  const s = ignoreCase ? text.toLowerCase() : text;
+  return s.trim().replace(/\n/g, " ").replace(/ /g, "");
+}
+
+class OcrVerifier implements Verifier {
+  readonly type = "ocr";
+  readonly minReward = 0;
+  readonly gatesGroundTruth = true;
+  private readonly settings: VerifierSettings;
+  private readonly deps: VerifierDeps;
+  constructor(settings: VerifierSettings, deps: VerifierDeps) {
+    this.settings = settings;
+    this.deps = deps;
+  }
+  extractAnswer(text: string): string | null {
+    return extractAfterThinkBox(text, this.settings.strictBoxedExtraction);
+  }
+  extractGroundTruth(text: string): string | null {
+    return this.extractAnswer(text);
+  }
+  judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict> {
+    const s = this.settings;
+    const a = normaliseOcr(asText(answer), s.ignoreCase);
+    const g = normaliseOcr(asText(gt), s.ignoreCase);
+    const sim = editSimilarity(a, g);
+    if (sim >= s.editDistanceUpperBound) return rule(1);
+    if (sim <= s.editDistanceLowerBound) return rule(0);
+    const judge = this.deps.judge;
+    if (!judge) return rule(sim);
+    return judge
+      .vote(context.question, asText(answer), asText(gt))
+      .then(
+        (v): Verdict =>
+          v.reward === 1 ? v : { reward: sim, decidedBy: "llm", detail: "judge said no: similarity kept" },
+      );
+  }
+}
+
+/** Builds the OCR verifier. */
+export function createOcrVerifier(settings: VerifierSettings, deps: VerifierDeps): Verifier {
+  return new OcrVerifier(settings, deps);
+}
