@@ -22,6 +22,7 @@ export {
 } from "./errors.ts";
 export { fetchRepoListing, type RepoListing } from "./hub.ts";
 export type { ManifestFile, ModelManifest } from "./manifest.ts";
+export { formatPullPlan } from "./notice.ts";
 export {
   createProgressPrinter,
   type DownloadProgress,

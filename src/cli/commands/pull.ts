@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { MODEL_ALIASES } from "../../store/aliases.ts";
+import { formatPullPlan } from "../../store/notice.ts";
 import { createProgressPrinter, formatBytes } from "../../store/progress.ts";
-import { type PullPlan, planPull, pullModel, type StoreOptions } from "../../store/store.ts";
+import { planPull, pullModel, type StoreOptions } from "../../store/store.ts";
 import { type Command, type CommandIO, UsageError } from "../command.ts";
 
 const aliasLines = MODEL_ALIASES.map(
@@ -40,31 +41,6 @@ Examples:
   HF_TOKEN=hf_xxx glmv pull my-org/private-GLM-GGUF --dry-run
 `;
 
-/** The size notice and file list printed before a download starts. */
-export function formatPlan(plan: PullPlan, home?: string): string {
-  const name = plan.alias ? `${plan.alias} (${plan.ref})` : plan.ref;
-  const lines = [`Pulling ${name} at commit ${plan.commit.slice(0, 12)}`];
-  for (const f of plan.files) {
-    const state = f.cached
-      ? "cached"
-      : f.partialBytes > 0
-        ? `resuming at ${formatBytes(f.partialBytes)}`
-        : "";
-    lines.push(
-      `  ${f.role === "mmproj" ? "mmproj" : "model "}  ${f.path}  ${formatBytes(f.size)}${state ? `  (${state})` : ""}`,
-    );
-  }
-  if (!plan.files.some((f) => f.role === "mmproj")) {
-    lines.push("  note: the repository has no mmproj file, so this model will read text only");
-  }
-  lines.push(
-    plan.downloadBytes > 0
-      ? `Downloading ${formatBytes(plan.downloadBytes)}${home ? ` into ${home}` : ""}`
-      : "Everything is already in the cache.",
-  );
-  return `${lines.join("\n")}\n`;
-}
-
 /** Builds `glmv pull`; tests pass store options (cache folder, hub endpoint). */
 export function createPullCommand(storeOptions: StoreOptions = {}): Command {
   return {
@@ -85,7 +61,7 @@ export function createPullCommand(storeOptions: StoreOptions = {}): Command {
         if (values["dry-run"]) {
           const plan = await planPull(ref, storeOptions);
           if (values.json) results.push(plan);
-          else io.stdout.write(formatPlan(plan));
+          else io.stdout.write(formatPullPlan(plan));
           continue;
         }
         const onProgress = values.quiet
@@ -93,7 +69,7 @@ export function createPullCommand(storeOptions: StoreOptions = {}): Command {
           : createProgressPrinter(stderr, { isTTY: Boolean(stderr.isTTY), columns: stderr.columns });
         const result = await pullModel(ref, {
           ...storeOptions,
-          onPlan: (plan) => void stderr.write(formatPlan(plan)),
+          onPlan: (plan) => void stderr.write(formatPullPlan(plan)),
           onProgress,
         });
         const size = result.manifest.files.reduce((n, f) => n + f.size, 0);
