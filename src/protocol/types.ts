@@ -68,6 +68,8 @@ export interface ChatMessage {
   tool_calls?: ToolCall[];
   tool_call_id?: string;
   name?: string;
+  /** GLM-4.1V template: printed right after the assistant header when set. */
+  metadata?: string;
 }
 
 /** Options for parsing a generation (batch `parseOutput` and `StreamParser`). */
