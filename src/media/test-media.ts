@@ -120,6 +120,17 @@ export interface VideoSpec {
   extension?: string;
   /** Audio only (no video stream). */
   audioOnly?: boolean;
+  /** Grey frames whose brightness encodes the frame number (luma 16 + 4·n), losslessly encoded. */
+  ramp?: boolean;
+  /** Display rotation in degrees written to the container (mp4). */
+  rotate?: number;
+  /** Encode no frames at all. */
+  empty?: boolean;
+}
+
+/** The RGB grey level of frame `n` of a `ramp` video (limited-range luma 16 + 4n, expanded to full range). */
+export function rampLevel(n: number): number {
+  return Math.round((4 * n * 255) / 219);
 }
 
 /**
@@ -128,10 +139,15 @@ export interface VideoSpec {
  */
 export async function makeVideo(dir: string, spec: VideoSpec = {}): Promise<string> {
   const { width = 64, height = 48, seconds = 2, fps = 10, extension = "mp4" } = spec;
-  const path = join(
-    dir,
-    `video-${width}x${height}-${seconds}s-${fps}fps${spec.audioOnly ? "-audio" : ""}.${extension}`,
-  );
+  const tag = [
+    spec.audioOnly && "audio",
+    spec.ramp && "ramp",
+    spec.rotate && `rot${spec.rotate}`,
+    spec.empty && "empty",
+  ]
+    .filter(Boolean)
+    .join("-");
+  const path = join(dir, `video-${width}x${height}-${seconds}s-${fps}fps-${tag}.${extension}`);
   const args = ["-v", "error", "-y", "-f", "lavfi"];
   if (spec.audioOnly) {
     args.push(
@@ -141,9 +157,33 @@ export async function makeVideo(dir: string, spec: VideoSpec = {}): Promise<stri
       extension === "mp4" ? "aac" : "libvorbis",
     );
   } else {
-    args.push("-i", `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`);
+    const source = spec.ramp
+      ? `nullsrc=size=${width}x${height}:rate=${fps}:duration=${seconds},geq=lum='16+4*N':cb=128:cr=128`
+      : `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`;
+    args.push("-i", source);
     if (extension === "webm") args.push("-c:v", "libvpx", "-b:v", "200k");
+    else if (spec.ramp)
+      args.push("-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p");
     else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");
+    if (spec.empty) args.push("-frames:v", "0");
+  }
+  if (spec.rotate) {
+    // ffmpeg 5.1 writes the display matrix only when stream-copying with the rotate tag.
+    const plain = `${path}.plain.${extension}`;
+    await run("ffmpeg", [...args, plain]);
+    await run("ffmpeg", [
+      "-v",
+      "error",
+      "-y",
+      "-i",
+      plain,
+      "-c",
+      "copy",
+      "-metadata:s:v:0",
+      `rotate=${spec.rotate}`,
+      path,
+    ]);
+    return path;
   }
   args.push(path);
   await run("ffmpeg", args);
