@@ -341,6 +341,19 @@ describe("rendering details with the fixture templates", () => {
       (e: Error) => e instanceof ChatTemplateError && /nope/.test(e.message),
     );
   });
+  it("tojson matches Python json.dumps(ensure_ascii=False) except integral floats (a JavaScript limit)", () => {
+    const value = { s: 'é\u2028\n"', n: [1, 2.5, -0.125, null, true], e: {} };
+    // Python: json.dumps(value, ensure_ascii=False) gives exactly this.
+    assert.equal(
+      renderChatTemplate("{{ v | tojson }}", { v: value }),
+      '{"s": "é\u2028\\n\\"", "n": [1, 2.5, -0.125, null, true], "e": {}}',
+    );
+    assert.equal(
+      renderChatTemplate("{{ v | tojson }}", { v: 1.0 }),
+      "1",
+      "Python would write 1.0; JavaScript cannot tell 1.0 from 1",
+    );
+  });
   it("trim_blocks/lstrip_blocks behave like HF's Python environment", () => {
     assert.equal(renderChatTemplate("  {% if true %}\nA\n  {% endif %}\nB\n", {}), "A\nB");
   });
