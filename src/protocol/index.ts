@@ -45,6 +45,7 @@ export {
   parseJsonValue,
   parsePythonLiteral,
   pythonFloatRepr,
+  pythonJsonString,
   toPlain,
 } from "./pyliteral.ts";
 export { StreamClosedError, type StreamFinish, StreamParser } from "./stream.ts";
@@ -66,6 +67,7 @@ export {
 } from "./template.ts";
 export {
   argumentFragments,
+  argumentSchema,
   type CallIdGenerator,
   formatToolCall,
   isStringSchema,
