@@ -64,6 +64,9 @@ interface PartInfo {
   etag?: string;
 }
 
+/** Bytes gathered before one write to the `.part` file. */
+const WRITE_BATCH_BYTES = 4 * 1024 * 1024;
+
 /** The `.part` path of a destination. */
 export function partPath(dest: string): string {
   return `${dest}.part`;
@@ -127,7 +130,9 @@ async function downloadLocked(target: DownloadTarget, options: DownloadOptions):
     const headers: Record<string, string> = hubHeaders(options.token);
     if (offset > 0) {
       headers.Range = `bytes=${offset}-`;
-      if (info.etag) headers["If-Range"] = info.etag;
+      // If-Range only with a strong ETag (a weak one would make the server ignore the Range). The sidecar's
+      // sha256 already ties the partial bytes to the content, and the final hash check catches the rest.
+      if (info.etag && !info.etag.startsWith("W/")) headers["If-Range"] = info.etag;
     }
     const before = offset;
     // Open the .part file (and record what it holds) before the request: once the response arrives, the
@@ -135,6 +140,19 @@ async function downloadLocked(target: DownloadTarget, options: DownloadOptions):
     await writeFile(infoPath, JSON.stringify(info));
     const handle = await open(part, "a");
     let etag: string | undefined;
+    // Chunks are hashed as they arrive and written in batches (fewer syscalls); `offset` counts bytes on disk.
+    const pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const batch = Buffer.concat(pending);
+      pending.length = 0;
+      pendingBytes = 0;
+      hashed = -1; // until the batch is on disk, the hash covers bytes the file may not have
+      await writeAll(handle, batch);
+      offset += batch.byteLength;
+      hashed = offset;
+    };
     try {
       const response = await doFetch(target.url, { headers, redirect: "follow", signal });
       if (response.status === 416 && offset > 0) {
@@ -185,17 +203,18 @@ async function downloadLocked(target: DownloadTarget, options: DownloadOptions):
         for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
           clearTimeout(timer);
           timer = setTimeout(() => idle.abort(new Error("no data received")), idleTimeout);
-          const room = target.size - offset;
+          const room = target.size - offset - pendingBytes;
           const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-          await writeAll(handle, piece);
           hash.update(piece);
-          offset += piece.byteLength;
-          hashed = offset;
+          pending.push(piece);
+          pendingBytes += piece.byteLength;
           fetched += piece.byteLength;
-          options.onProgress?.(offset, target.size, resumedFrom);
+          if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+          options.onProgress?.(offset + pendingBytes, target.size, resumedFrom);
           if (chunk.byteLength > room) break;
         }
       }
+      await flush();
       await handle.sync();
       if (offset < target.size) {
         throw new NetworkError(
@@ -204,7 +223,19 @@ async function downloadLocked(target: DownloadTarget, options: DownloadOptions):
         );
       }
       if (target.size === 0) break;
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      // Keep what arrived before the failure (a broken connection), so the resume asks only for the rest.
+      try {
+        await flush();
+      } catch (flushError) {
+        if (isDiskFull(flushError)) error = flushError;
+      }
+      if ((await fileSize(part)) !== offset) {
+        // A write failed halfway: cut the file back to what the hash and `offset` account for.
+        await handle.truncate(offset).catch(() => {});
+        hashed = -1;
+      }
       if (etag) {
         // Remember the ETag so the resume can send If-Range.
         info = { ...info, etag };

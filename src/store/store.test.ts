@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
@@ -297,6 +297,19 @@ describe("errors", () => {
         e instanceof DiskFullError && /needs 4000 TB/.test(e.message) && /GLMV_HOME/.test(e.message),
     );
     assert.equal(hub.cdnRequests().length, 0);
+  });
+
+  test("the disk filling up while writing is a DiskFullError that keeps the partial file for a resume", async () => {
+    // Make the .part file /dev/full, where every write fails with ENOSPC.
+    const dir = join(home, "models", "test-org", "Tiny-GLM-4.6V-Flash-GGUF");
+    const part = join(dir, "Tiny-GLM-4.6V-Flash-Q4_K_M.gguf.part");
+    await mkdir(dir, { recursive: true });
+    await symlink("/dev/full", part);
+    await writeFile(`${part}.json`, JSON.stringify({ url: "x", size: Q4.length, sha256: sha256Hex(Q4) }));
+    await assert.rejects(
+      pullModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", opts()),
+      (e: Error) => e instanceof DiskFullError && /disk is full/.test(e.message) && /resumes/.test(e.message),
+    );
   });
 
   test("a server error status is retried, then reported", async () => {
