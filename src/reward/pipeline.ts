@@ -187,7 +187,8 @@ export interface GetRewardResult {
 
 function asBatch<T>(value: T | T[] | null | undefined, n: number, name: string, fill: T): T[] {
   if (value === undefined || value === null) return new Array(n).fill(fill);
-  const list = Array.isArray(value) ? value : [value];
+  if (!Array.isArray(value)) return new Array(n).fill(value); // one value for the whole batch
+  const list = value;
   if (list.length !== n)
     throw new RewardInputError(`${name} has ${list.length} entries but there are ${n} prompts`);
   return list;

@@ -99,10 +99,7 @@ export interface OsAction {
 function balanced(text: string): boolean {
   if ((text.match(/'/g)?.length ?? 0) % 2 !== 0) return false;
   const stack: string[] = [];
-  let quoted = false;
   for (const c of text) {
-    if (c === "'") quoted = !quoted;
-    if (quoted) continue;
     if (c === "(" || c === "[") stack.push(c);
     else if (c === ")" || c === "]") {
       if (stack.pop() !== (c === ")" ? "(" : "[")) return false;

@@ -130,7 +130,9 @@ export interface Quantity {
  */
 export function parseQuantity(text: string): Quantity | null {
   const s = normaliseLatex(
-    text.replace(/\\(?:text|mathrm|rm|mbox|operatorname)\s*\{([^{}]*)\}/g, " $1 ").replace(/~/g, " "),
+    text
+      .replace(/\\(?:text|mathrm|rm|mbox|operatorname)\s*\{((?:[^{}]|\{[^{}]*\})*)\}/g, " $1 ")
+      .replace(/~/g, " "),
   )
     .replace(/\^\{([^{}]*)\}/g, "^$1")
     .replace(/\\(?:cdot|times)(?=[a-zA-Z])/g, "*")
