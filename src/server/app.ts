@@ -5,6 +5,7 @@
  * Routes: POST /v1/chat/completions (SSE or JSON), GET /v1/models, GET /health, GET /metrics, and an
  * optional web UI under /ui.
  */
+import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { type Context, Hono } from "hono";
@@ -368,6 +369,8 @@ export interface RunningServer extends GlmvApp {
   url: string;
   port: number;
   host: string;
+  /** The underlying node:http server. */
+  httpServer: HttpServer;
   /**
    * Stops listening, lets in-flight streams finish (up to `drainTimeoutMs`, default 30 s), aborts the rest
    * and closes every connection. The backend is left open (its owner closes it).
@@ -397,6 +400,7 @@ export async function startServer(
     url: `http://${urlHost}:${address.port}`,
     port: address.port,
     host,
+    httpServer: server as HttpServer,
     close(drainTimeoutMs = 30_000) {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,6 +12,8 @@
  */
 
 import { readSse } from "../../client/sse.ts";
+import type { MediaPolicy } from "../../media/policy.ts";
+import { serverPolicy } from "../../media/policy.ts";
 import {
   DEFAULT_FAMILY,
   effectiveThinking,
@@ -19,7 +21,6 @@ import {
   familyFromName,
   getFamily,
 } from "../../protocol/families.ts";
-import type { ChatMessage } from "../../protocol/types.ts";
 import type {
   ChatBackend,
   ChatEvent,
@@ -36,6 +37,7 @@ import {
   type UpstreamChunk,
   upstreamBody,
 } from "./dialect.ts";
+import { type LocalMediaMode, prepareUpstreamMedia } from "./media.ts";
 import { UpstreamNormalizer } from "./normalize.ts";
 import { type Endpoint, endpointUrls, UpstreamPool } from "./pool.ts";
 
@@ -63,9 +65,12 @@ export interface UpstreamBackendOptions {
   headersTimeoutMs?: number;
   /**
    * `file:` media URLs: "forward" passes them on (the upstream shares this machine's disk and enforces its
-   * own --allowed-local-media-path, as with `glmv serve --engine`); "reject" (default) answers 400.
+   * own --allowed-local-media-path, as with `glmv serve --engine`); "inline" reads them under `mediaPolicy`
+   * and sends data: URIs; "reject" (default) answers 400.
    */
-  localMedia?: "forward" | "reject";
+  localMedia?: LocalMediaMode;
+  /** The server's media policy (allowed folders, sizes); default `serverPolicy()`. */
+  mediaPolicy?: MediaPolicy;
   /** Log sink for health changes. */
   log?: (line: string) => void;
 }
@@ -171,7 +176,12 @@ export class UpstreamBackend implements ChatBackend {
   private async *run(request: ChatRequest, signal: AbortSignal): AsyncGenerator<ChatEvent> {
     const model = request.model ?? this.cards[0]?.id;
     if (!model) throw new UpstreamError("No upstream model is known.", "no_model");
-    checkLocalMedia(request.messages, this.options.localMedia ?? "reject");
+    const media = await prepareUpstreamMedia(
+      request.messages,
+      this.options.localMedia ?? "reject",
+      this.options.mediaPolicy ?? serverPolicy(),
+    );
+    if (media.messages !== request.messages) request = { ...request, messages: media.messages };
     const familyId = this.options.family ?? familyFromName(model) ?? DEFAULT_FAMILY;
     const family = getFamily(familyId);
     const thinkingOn = effectiveThinking(family, request.enableThinking);
@@ -233,6 +243,7 @@ export class UpstreamBackend implements ChatBackend {
           model,
           emulate,
           signal,
+          imageSizes: media.imageSizes,
         });
       } finally {
         endpoint.inFlight--;
@@ -247,7 +258,13 @@ export class UpstreamBackend implements ChatBackend {
     info: EndpointInfo,
     response: Response,
     request: ChatRequest,
-    ctx: { familyId: FamilyId; model: string; emulate: boolean; signal: AbortSignal },
+    ctx: {
+      familyId: FamilyId;
+      model: string;
+      emulate: boolean;
+      signal: AbortSignal;
+      imageSizes: ImageSize[];
+    },
   ): AsyncGenerator<ChatEvent> {
     const normalizer = new UpstreamNormalizer({
       family: ctx.familyId,
@@ -257,7 +274,7 @@ export class UpstreamBackend implements ChatBackend {
     });
     const state: StreamState = { finishReason: undefined, promptTokens: 0, completionTokens: 0, chunks: 0 };
     let thinkingTruncated = false;
-    let imageSizes: ImageSize[] = [];
+    let imageSizes: ImageSize[] = ctx.imageSizes;
     try {
       for await (const chunk of this.chunks(endpoint, response, ctx.signal, state)) {
         if (chunk.glmv?.thinkingTruncated) thinkingTruncated = true;
@@ -561,27 +578,6 @@ export function versionAtLeast(version: string, major: number, minor: number): b
   const a = Number(m[1]);
   const b = Number(m[2]);
   return a > major || (a === major && b >= minor);
-}
-
-/** Refuses `file:` media for remote upstreams (they would read their own disk). */
-function checkLocalMedia(messages: ChatMessage[], mode: "forward" | "reject"): void {
-  if (mode === "forward") return;
-  messages.forEach((m, i) => {
-    if (!Array.isArray(m.content)) return;
-    m.content.forEach((part, j) => {
-      let url: string | undefined;
-      if (part.type === "image_url")
-        url = typeof part.image_url === "string" ? part.image_url : part.image_url.url;
-      else if (part.type === "video_url")
-        url = typeof part.video_url === "string" ? part.video_url : part.video_url.url;
-      if (url?.toLowerCase().startsWith("file:")) {
-        throw new UnsupportedFeatureError(
-          "file: URLs cannot be forwarded to a remote upstream; send the media as a data: URI or an http(s) URL.",
-          `messages[${i}].content[${j}]`,
-        );
-      }
-    });
-  });
 }
 
 export { endpointUrls };
