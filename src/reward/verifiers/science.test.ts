@@ -5,6 +5,7 @@ import type { JudgeTransport } from "../judge-http.ts";
 import type { Verdict } from "../types.ts";
 import { createVerifier } from "./index.ts";
 import { compareQuantities, parseQuantity } from "./science.ts";
+import { fixedJudge } from "./testing.ts";
 
 const B = (x: string) => `<think>r</think><answer><|begin_of_box|>${x}<|end_of_box|></answer>`;
 const make = (raw: Record<string, unknown>, transport?: JudgeTransport) =>
@@ -19,15 +20,6 @@ async function judge(
   transport?: JudgeTransport,
 ): Promise<Verdict> {
   return await make(raw, transport).judge(a, g, ctx);
-}
-/** A judge transport that records its calls and answers a fixed verdict (no network). */
-function fixedJudge(reply: string): JudgeTransport & { calls: number } {
-  const fn = (async () => {
-    fn.calls++;
-    return reply;
-  }) as JudgeTransport & { calls: number };
-  fn.calls = 0;
-  return fn;
 }
 const withJudge = (type: string) => ({
   verifier_type: type,
