@@ -37,3 +37,32 @@ export interface PreparedVideo {
 
 /** What an engine receives for one media part, in prompt order. */
 export type PreparedMedia = PreparedImage | PreparedVideo;
+
+/** A document (PDF, or an office file converted to PDF) rendered to page images, one image part per page. */
+export interface PreparedDocument {
+  kind: "document";
+  /** Rendered pages in order, each resized to its GLM-V grid. */
+  pages: PreparedImage[];
+  /** 1-based page number of each entry of `pages`. */
+  pageNumbers: number[];
+  /** Pages in the source document. */
+  totalPages: number;
+  /** 1-based numbers of requested pages left out by the page or token budget. */
+  leftOut: number[];
+  /** Visual tokens of all rendered pages (wrapper tokens not counted). */
+  tokens: number;
+  /** A human note when pages were left out or downscaled to fit the budget; undefined otherwise. */
+  note?: string;
+}
+
+/** Media handed through untouched, for remote engines (vLLM/SGLang/Z.ai) that do their own preprocessing. */
+export interface PassThroughMedia {
+  kind: "passthrough";
+  /** What the content is. */
+  mediaKind: "image" | "video" | "document";
+  mimeType: string;
+  /** The original http(s) URL when the source was one (not fetched); otherwise undefined. */
+  url?: string;
+  /** The original bytes when the source was not a URL. */
+  bytes?: Uint8Array;
+}
