@@ -61,10 +61,14 @@ export class FakeHub {
   readonly corrupt = new Set<string>();
   /** Path → byte count: the next download of that path sends this many bytes, then drops the connection. */
   readonly dropAfter = new Map<string, number>();
+  /** Path → byte count: the next download of that path sends this many bytes, then stalls (sends nothing). */
+  readonly stallAfter = new Map<string, number>();
   /** Path → status the CDN answers instead of the file. */
   readonly failWith = new Map<string, number>();
   /** When set, the CDN ignores Range headers (answers 200 with the whole file). */
   ignoreRange = false;
+  /** Base URL of another FakeHub serving the CDN paths (a different origin); default: this hub. */
+  cdnBase = "";
   private readonly repos = new Map<string, FakeRepo>();
   private server?: Server;
   url = "";
@@ -176,7 +180,7 @@ export class FakeHub {
       return;
     }
     res.writeHead(302, {
-      Location: `/cdn/${sha}?path=${encodeURIComponent(`${repo.id.toLowerCase()}/${path}`)}`,
+      Location: `${this.cdnBase}/cdn/${sha}?path=${encodeURIComponent(`${repo.id.toLowerCase()}/${path}`)}`,
       "X-Repo-Commit": repo.commit ?? "",
       "X-Linked-Etag": `"${sha}"`,
       "X-Linked-Size": String(file.data.byteLength),
@@ -216,6 +220,12 @@ export class FakeHub {
     const slice = body.subarray(start);
     headers["Content-Length"] = String(slice.length);
     res.writeHead(headers["Content-Range"] ? 206 : 200, headers);
+    const stall = this.stallAfter.get(file.path);
+    if (stall !== undefined) {
+      this.stallAfter.delete(file.path);
+      res.write(slice.subarray(0, stall));
+      return;
+    }
     const drop = this.dropAfter.get(file.path);
     if (drop !== undefined) {
       this.dropAfter.delete(file.path);

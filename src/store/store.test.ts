@@ -63,6 +63,7 @@ beforeEach(async () => {
   hub.corrupt.clear();
   hub.dropAfter.clear();
   hub.failWith.clear();
+  hub.stallAfter.clear();
   hub.ignoreRange = false;
   hub.addRepo({
     id: "test-org/Tiny-GLM-4.6V-Flash-GGUF",
@@ -235,6 +236,29 @@ describe("errors", () => {
     );
   });
 
+  test("the token is not sent to a CDN on another origin", async () => {
+    const cdn = new FakeHub();
+    await cdn.start();
+    try {
+      cdn.addRepo({
+        id: "test-org/Gated-OCR-GGUF",
+        files: [
+          { path: "GLM-OCR-Q8_0.gguf", data: OCR },
+          { path: "mmproj-GLM-OCR-Q8_0.gguf", data: OCR_MMPROJ },
+        ],
+      });
+      hub.cdnBase = cdn.url;
+      const ok = await pullModel("test-org/Gated-OCR-GGUF", opts({ HF_TOKEN: hub.token }));
+      assert.deepEqual(await readFile(ok.modelPath), Buffer.from(OCR));
+      assert.equal(cdn.cdnRequests().length, 2);
+      assert.ok(cdn.requests.every((r) => r.authorization === undefined));
+      assert.equal(hub.cdnRequests().length, 0);
+    } finally {
+      hub.cdnBase = "";
+      await cdn.close();
+    }
+  });
+
   test("a wrong token is reported as rejected", async () => {
     await assert.rejects(
       pullModel("test-org/Gated-OCR-GGUF", opts({ HF_TOKEN: "bad" })),
@@ -363,6 +387,34 @@ describe("resume", () => {
     assert.equal(ok.downloadedBytes, Q4.length + MMPROJ_F16.length);
   });
 
+  test("an aborted pull stops, keeps the .part and its lock is released; the next pull resumes", async () => {
+    const controller = new AbortController();
+    await assert.rejects(
+      pullModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", {
+        ...opts(),
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.received > 0) controller.abort(new Error("stopped by test"));
+        },
+      }),
+      /stopped by test/,
+    );
+    const kept = (await stat(partFile())).size;
+    assert.ok(kept > 0 && kept < Q4.length);
+    assert.equal(existsSync(partFile().replace(/\.part$/, ".lock")), false);
+    hub.requests.length = 0;
+    const ok = await pullModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", opts());
+    assert.deepEqual(await readFile(ok.modelPath), Buffer.from(Q4));
+    assert.equal(hub.cdnRequests()[0].range, `bytes=${kept}-`);
+  });
+
+  test("a stalled connection is abandoned after the idle timeout and resumed", async () => {
+    hub.stallAfter.set(file, 1_000_000);
+    const ok = await pullModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", { ...opts(), idleTimeoutMs: 300 });
+    assert.deepEqual(await readFile(ok.modelPath), Buffer.from(Q4));
+    assert.match(hub.cdnRequests()[1].range ?? "", /^bytes=\d+-$/);
+  });
+
   test("a server that ignores Range restarts the file from zero and still verifies", async () => {
     hub.dropAfter.set(file, 1_000_000);
     await assert.rejects(pullModel("test-org/Tiny-GLM-4.6V-Flash-GGUF", { ...opts(), retries: 0 }));
@@ -421,6 +473,41 @@ describe("list and rm", () => {
       (e: Error) => e instanceof ModelNotFoundError && /cached as Q8_0/.test(e.message),
     );
     await assert.rejects(removeModel("./x.gguf", opts()), ModelRefError);
+  });
+});
+
+describe("aliases", () => {
+  test("an alias pulls its repository (with the published file names), lists under its name, resolves offline", async () => {
+    // The real layout of ggml-org/GLM-OCR-GGUF (verified names), with tiny bytes.
+    hub.addRepo({
+      id: "ggml-org/GLM-OCR-GGUF",
+      files: [
+        { path: "GLM-OCR-Q8_0.gguf", data: OCR },
+        { path: "GLM-OCR-f16.gguf", data: Q8 },
+        { path: "mmproj-GLM-OCR-Q8_0.gguf", data: OCR_MMPROJ },
+      ],
+    });
+    const plans: PullPlan[] = [];
+    const pulled = await resolveModel("glm-ocr", {
+      ...opts(),
+      pull: true,
+      onPlan: (p) => void plans.push(p),
+    });
+    assert.equal(plans[0].alias, "glm-ocr");
+    assert.equal(pulled.manifest.quant, "Q8_0");
+    assert.equal(pulled.manifest.alias, "glm-ocr");
+    assert.equal(pulled.manifest.family, "glm-ocr");
+    assert.ok(pulled.mmprojPath?.endsWith("mmproj-GLM-OCR-Q8_0.gguf"));
+    await pullModel("GLM-OCR:F16", opts());
+    assert.deepEqual(
+      (await listModels(opts())).map((e) => e.name),
+      ["glm-ocr:f16", "glm-ocr"], // sorted by reference: …:F16 before …:Q8_0
+    );
+    const offline = await resolveModel("glm-ocr", { ...opts({ GLMV_OFFLINE: "1" }), fetch: noNetwork });
+    assert.equal(offline.modelPath, pulled.modelPath);
+    const removed = await removeModel("glm-ocr", opts());
+    assert.equal(removed.removed.length, 2, "an alias without :QUANT removes every pulled quantisation");
+    assert.deepEqual(await listModels(opts()), []);
   });
 });
 

@@ -41,6 +41,11 @@ Examples:
   HF_TOKEN=hf_xxx glmv pull my-org/private-GLM-GGUF --dry-run
 `;
 
+/** The abort reason when the user presses Ctrl-C during a pull. */
+class PullInterrupted extends Error {
+  override name = "PullInterrupted";
+}
+
 /** Builds `glmv pull`; tests pass store options (cache folder, hub endpoint). */
 export function createPullCommand(storeOptions: StoreOptions = {}): Command {
   return {
@@ -67,11 +72,29 @@ export function createPullCommand(storeOptions: StoreOptions = {}): Command {
         const onProgress = values.quiet
           ? undefined
           : createProgressPrinter(stderr, { isTTY: Boolean(stderr.isTTY), columns: stderr.columns });
-        const result = await pullModel(ref, {
-          ...storeOptions,
-          onPlan: (plan) => void stderr.write(formatPullPlan(plan)),
-          onProgress,
-        });
+        // Ctrl-C stops the download cleanly (partial file kept, lock released) instead of killing the process.
+        const interrupt = new AbortController();
+        const onSigint = () => interrupt.abort(new PullInterrupted());
+        process.once("SIGINT", onSigint);
+        let result: Awaited<ReturnType<typeof pullModel>>;
+        try {
+          result = await pullModel(ref, {
+            ...storeOptions,
+            signal: storeOptions.signal
+              ? AbortSignal.any([storeOptions.signal, interrupt.signal])
+              : interrupt.signal,
+            onPlan: (plan) => void stderr.write(formatPullPlan(plan)),
+            onProgress,
+          });
+        } catch (error) {
+          if (error instanceof PullInterrupted) {
+            stderr.write(`\nInterrupted. Run \`glmv pull ${ref}\` again to resume where it stopped.\n`);
+            return 130;
+          }
+          throw error;
+        } finally {
+          process.removeListener("SIGINT", onSigint);
+        }
         const size = result.manifest.files.reduce((n, f) => n + f.size, 0);
         if (values.json) {
           results.push({
