@@ -64,7 +64,17 @@ interface CacheItem {
 }
 
 /** A prepared prompt: spans in order, with a key per item for prefix matching. */
-type PromptSpan = { kind: "text"; tokens: number[] } | { kind: "grid"; emb: VisionEmbeddings; key: string };
+type PromptSpan =
+  | { kind: "text"; tokens: number[] }
+  | {
+      kind: "grid";
+      gridH: number;
+      gridW: number;
+      input: PreparedImage | FramePair;
+      key: string;
+      /** Filled when the span has to be decoded (a span kept from the KV cache is never encoded again). */
+      emb?: VisionEmbeddings;
+    };
 
 const DEFAULTS = { temperature: 0.8, topP: 0.6, topK: 0, minP: 0, repetitionPenalty: 1, penaltyLastN: 64 };
 
@@ -297,8 +307,12 @@ export class LlamaSession {
     return this.abortFlag !== null && Atomics.load(this.abortFlag, 0) !== 0;
   }
 
-  /** Expands media markers into spans: `<|image|>` → one grid; `<|video|>` → per pair image markers + timestamp. */
-  private buildSpans(tokens: number[], media: PreparedMedia[]): { spans: PromptSpan[]; visionMs: number } {
+  /**
+   * Expands media markers into spans: `<|image|>` → one grid; `<|video|>` → per frame pair
+   * `<|begin_of_image|>` grid `<|end_of_image|>` timestamp (spec §7). Grids are sized from the prepared pixels
+   * (multiples of 28); encoding happens later, only for spans the KV cache does not already hold.
+   */
+  private buildSpans(tokens: number[], media: PreparedMedia[]): PromptSpan[] {
     const imageId = this.specialIds.get("<|image|>");
     const videoId = this.specialIds.get("<|video|>");
     const markers = tokens.filter((t) => t === imageId || t === videoId).length;
@@ -320,22 +334,22 @@ export class LlamaSession {
     const spans: PromptSpan[] = [];
     let text: number[] = [];
     let mi = 0;
-    let visionMs = 0;
     const flush = () => {
       if (text.length) spans.push({ kind: "text", tokens: text });
       text = [];
     };
-    const encode = (input: PreparedImage | FramePair, key: string) => {
-      const t0 = performance.now();
-      const emb = this.vision!.encode(input);
-      visionMs += performance.now() - t0;
-      if (emb.data.length !== emb.gridH * emb.gridW * this.nEmbd) {
+    const grid = (img: PreparedImage, what: string) => {
+      if (!(img.width >= 28 && img.height >= 28 && img.width % 28 === 0 && img.height % 28 === 0)) {
         throw new MediaInputError(
-          `the vision encoder returned ${emb.data.length} values for a ${emb.gridH}×${emb.gridW} grid`,
+          `${what} is ${img.width}×${img.height}; prepared media must be multiples of 28`,
         );
       }
-      flush();
-      spans.push({ kind: "grid", emb, key });
+      if (img.data.length !== img.width * img.height * 3) {
+        throw new MediaInputError(
+          `${what} has ${img.data.length} bytes, expected ${img.width * img.height * 3} (RGB)`,
+        );
+      }
+      return { gridH: img.height / 28, gridW: img.width / 28 };
     };
     const begin = this.singleToken("<|begin_of_image|>");
     const end = this.singleToken("<|end_of_image|>");
@@ -344,16 +358,25 @@ export class LlamaSession {
         const m = media[mi++];
         if (m.kind !== "image")
           throw new MediaInputError(`media item ${mi} is a video but its marker is <|image|>`);
-        encode(m, `img:${mediaKey(m)}`);
+        flush();
+        spans.push({ kind: "grid", ...grid(m, `image ${mi}`), input: m, key: `img:${mediaKey(m)}` });
       } else if (tok === videoId) {
         const m = media[mi++];
         if (m.kind !== "video")
           throw new MediaInputError(`media item ${mi} is an image but its marker is <|video|>`);
         if (begin === null || end === null)
           throw new MediaInputError("the vocabulary lacks <|begin_of_image|>");
+        if (m.pairs.length === 0) throw new MediaInputError(`video ${mi} has no frames`);
         m.pairs.forEach((pair, k) => {
+          const g = grid(pair.frames[0], `video ${mi} frame pair ${k}`);
+          const g2 = grid(pair.frames[1], `video ${mi} frame pair ${k}`);
+          if (g.gridH !== g2.gridH || g.gridW !== g2.gridW) {
+            throw new MediaInputError(`video ${mi} frame pair ${k} has frames of different sizes`);
+          }
           text.push(begin);
-          encode(pair, `vid:${mediaKey(pair.frames[0])}:${mediaKey(pair.frames[1])}:${k}`);
+          flush();
+          const key = `vid:${mediaKey(pair.frames[0])}:${mediaKey(pair.frames[1])}:${k}`;
+          spans.push({ kind: "grid", ...g, input: pair, key });
           text.push(end, ...this.tokenize(videoTimestampText(this.info.family, pair.timestamp)));
         });
       } else {
@@ -361,10 +384,29 @@ export class LlamaSession {
       }
     }
     flush();
-    return { spans, visionMs };
+    return spans;
   }
 
-  private decodeOrThrow(n: number, embd: boolean): number {
+  /** Runs the vision encoder on one grid span; returns the milliseconds it took. */
+  private encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>): number {
+    const t0 = performance.now();
+    const emb = this.vision!.encode(span.input);
+    if (emb.gridH !== span.gridH || emb.gridW !== span.gridW) {
+      throw new MediaInputError(
+        `the vision encoder returned a ${emb.gridH}×${emb.gridW} grid for a ${span.gridH}×${span.gridW} span`,
+      );
+    }
+    if (emb.data.length !== emb.gridH * emb.gridW * this.nEmbd) {
+      throw new MediaInputError(
+        `the vision encoder returned ${emb.data.length} values for a ${emb.gridH}×${emb.gridW} grid`,
+      );
+    }
+    span.emb = emb;
+    return performance.now() - t0;
+  }
+
+  /** Decodes the staged batch; on failure drops its items (cache index `first` on) and throws. */
+  private decodeOrThrow(n: number, embd: boolean, first: number): number {
     const batch = {
       n_tokens: n,
       token: embd ? null : this.bTokens,
@@ -376,6 +418,7 @@ export class LlamaSession {
     };
     const rc = this.b.api.llama_decode(this.ctx, batch) as number;
     if (rc !== 0 && rc !== 2) {
+      this.truncateCache(first);
       throw new DecodeError(
         `llama_decode failed (${rc}${rc === 1 ? ": no room in the KV cache; use a larger context" : ""})\n${lastLines(
           this.b.recentLog(),
@@ -408,17 +451,18 @@ export class LlamaSession {
     const api = this.b.api;
     const o = req.options;
     const tokens = this.tokenize(req.prompt);
-    const { spans, visionMs } = this.buildSpans(tokens, req.media);
+    const spans = this.buildSpans(tokens, req.media);
+    let visionMs = 0;
     const rope: RopeSpan[] = spans.map((s) =>
       s.kind === "text"
         ? { kind: "text", length: s.tokens.length }
-        : { kind: "grid", gridH: s.emb.gridH, gridW: s.emb.gridW },
+        : { kind: "grid", gridH: s.gridH, gridW: s.gridW },
     );
     const pos = ropeIndex(rope);
     const keys: (number | string)[] = [];
     for (const s of spans) {
       if (s.kind === "text") keys.push(...s.tokens);
-      else for (let r = 0; r < s.emb.gridH * s.emb.gridW; r++) keys.push(`${s.key}:${r}`);
+      else for (let r = 0; r < s.gridH * s.gridW; r++) keys.push(`${s.key}:${r}`);
     }
     const n = keys.length;
     const maxTokens = o.maxTokens ?? Number.POSITIVE_INFINITY;
@@ -445,8 +489,20 @@ export class LlamaSession {
     let i = keep;
     let spanStart = 0;
     for (const s of spans) {
-      const len = s.kind === "text" ? s.tokens.length : s.emb.gridH * s.emb.gridW;
+      const len = s.kind === "text" ? s.tokens.length : s.gridH * s.gridW;
       const spanEnd = spanStart + len;
+      if (s.kind === "grid" && i < spanEnd && !s.emb) {
+        if (this.aborted()) {
+          this.truncateCache(this.cache.length);
+          return {
+            ...zero,
+            finishReason: "abort",
+            usage: { promptTokens: n, completionTokens: 0, cachedPromptTokens: keep },
+            timings: { ...zero.timings, visionMs },
+          };
+        }
+        visionMs += this.encodeSpan(s);
+      }
       while (i < spanEnd) {
         if (this.aborted()) {
           this.truncateCache(this.cache.length);
@@ -467,7 +523,7 @@ export class LlamaSession {
         } else {
           this.ensureEmbd();
           this.vEmbd!.set(
-            s.emb.data.subarray((i - spanStart) * this.nEmbd, (i - spanStart + m) * this.nEmbd),
+            s.emb!.data.subarray((i - spanStart) * this.nEmbd, (i - spanStart + m) * this.nEmbd),
             0,
           );
           planarPositions(pos, i, m, this.vPos);
@@ -476,7 +532,7 @@ export class LlamaSession {
         if (isLast) this.vLogits[m - 1] = 1;
         const first = this.cache.length;
         for (let k = 0; k < m; k++) this.cache.push({ key: keys[i + k], t: pos.t[i + k] });
-        const rc = this.decodeOrThrow(m, s.kind === "grid");
+        const rc = this.decodeOrThrow(m, s.kind === "grid", first);
         if (rc === 2) {
           // Aborted inside the batch: drop whatever part of it reached the cache.
           this.truncateCache(first);
@@ -602,7 +658,7 @@ export class LlamaSession {
         }
         const first = this.cache.length;
         for (let k = 0; k < pending.length; k++) this.cache.push({ key: pending[k], t: this.nextPos + k });
-        const rc = this.decodeOrThrow(pending.length, false);
+        const rc = this.decodeOrThrow(pending.length, false, first);
         if (rc === 2) {
           this.truncateCache(first);
           finish = "abort";

@@ -9,7 +9,13 @@ import { type GgmlTypeName, type GgufTensorSpec, type GgufValue, gv, writeGguf }
 import type { FamilyId } from "../../protocol/families.ts";
 import { splitScript } from "./script.ts";
 import { TINY_TEMPLATE_41V, TINY_TEMPLATE_46V } from "./templates.ts";
-import { addTextToken, buildBaseVocab, padVocab, type TinyVocab } from "./tokenizer.ts";
+import { addTextToken, addUserToken, buildBaseVocab, padVocab, type TinyVocab } from "./tokenizer.ts";
+
+/**
+ * User-defined tokens of scripted models: the generation prompts of our templates end in one of these, so a
+ * prompt never ends in a token the script uses (a bare "\n" piece stays usable in scripts).
+ */
+export const SCRIPTED_PROMPT_ENDS = ["<|assistant|>\n", "</think>\n"] as const;
 
 /** Shape of a generated decoder. */
 export interface TinyShape {
@@ -57,6 +63,8 @@ export interface TinyModelOptions {
   quant?: TinyQuant;
   /** The exact text greedy decoding emits (then `<|endoftext|>`), for any prompt. */
   script?: string;
+  /** Scripted models only: after the last piece start again instead of ending (for abort tests). */
+  loop?: boolean;
   seed?: number;
   /** Overrides of the shape (tests). */
   shape?: Partial<TinyShape>;
@@ -115,8 +123,11 @@ export function buildTinyModel(options: TinyModelOptions = {}): {
   // Script pieces → token ids (special pieces are the special tokens themselves).
   const scriptTokens: number[] = [];
   if (options.script !== undefined) {
+    for (const end of SCRIPTED_PROMPT_ENDS) addUserToken(vocab, end);
     for (const p of splitScript(options.script)) {
-      scriptTokens.push(p.special ? vocab.ids.get(p.text)! : addTextToken(vocab, p.text));
+      if (p.special) scriptTokens.push(vocab.ids.get(p.text)!);
+      else if (p.variant === 0) scriptTokens.push(addTextToken(vocab, p.text));
+      else scriptTokens.push(addUserToken(vocab, p.text));
     }
     // One hidden dimension per distinct script token plus one for "anything else".
     const distinct = new Set(scriptTokens).size;
@@ -194,7 +205,7 @@ export function buildTinyModel(options: TinyModelOptions = {}): {
     const strength = 4;
     out[scriptTokens[0] * embd + 0] = strength;
     scriptTokens.forEach((t, i) => {
-      const next = i + 1 < scriptTokens.length ? scriptTokens[i + 1] : eos;
+      const next = i + 1 < scriptTokens.length ? scriptTokens[i + 1] : options.loop ? scriptTokens[0] : eos;
       out[next * embd + dimOf.get(t)!] = strength;
     });
     mat("token_embd.weight", [embd, nVocab], embdData, "F32");

@@ -151,6 +151,20 @@ export function addTextToken(vocab: TinyVocab, text: string): number {
   return vocab.tokens.length - 1;
 }
 
+/** Adds a user-defined token holding `text` raw (llama.cpp renders it as-is and matches it in prompts). */
+export function addUserToken(vocab: TinyVocab, text: string): number {
+  const have = vocab.ids.get(text);
+  if (have !== undefined) {
+    if (vocab.types[have] !== TokenType.userDefined)
+      throw new RangeError(`token ${JSON.stringify(text)} exists`);
+    return have;
+  }
+  vocab.ids.set(text, vocab.tokens.length);
+  vocab.tokens.push(text);
+  vocab.types.push(TokenType.userDefined);
+  return vocab.tokens.length - 1;
+}
+
 /** Pads the vocabulary with unused tokens up to `size` entries. */
 export function padVocab(vocab: TinyVocab, size: number): void {
   for (let i = 0; vocab.tokens.length < size; i++) {

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Batch, ContextParams, loadLlama, ModelParams, native, SamplerChainParams } from "./binding.ts";
+
+// Offsets from gcc offsetof against the exact headers of the bound llama.cpp (engine-notes §4.3).
+test("struct layouts match llama.h of the bound release", () => {
+  assert.equal(native.sizeof(ModelParams), 80);
+  const mp: [string, number][] = [
+    ["devices", 0],
+    ["tensor_buft_overrides", 8],
+    ["n_gpu_layers", 16],
+    ["split_mode", 20],
+    ["load_mode", 24],
+    ["lazy_mode", 28],
+    ["main_gpu", 32],
+    ["tensor_split", 40],
+    ["progress_callback", 48],
+    ["progress_callback_user_data", 56],
+    ["kv_overrides", 64],
+    ["vocab_only", 72],
+    ["check_tensors", 73],
+    ["use_extra_bufts", 74],
+    ["no_host", 75],
+    ["no_alloc", 76],
+    ["load_mtp", 77],
+  ];
+  for (const [f, off] of mp) assert.equal(native.offsetof(ModelParams, f), off, `llama_model_params.${f}`);
+
+  assert.equal(native.sizeof(ContextParams), 160);
+  const cp: [string, number][] = [
+    ["n_ctx", 0],
+    ["n_outputs_max_per_seq", 24],
+    ["n_threads", 28],
+    ["n_threads_batch", 32],
+    ["ctx_type", 36],
+    ["flash_attn_type", 52],
+    ["rope_freq_base", 56],
+    ["yarn_beta_slow", 76],
+    ["yarn_orig_ctx", 80],
+    ["defrag_thold", 84],
+    ["cb_eval", 88],
+    ["cb_eval_user_data", 96],
+    ["type_k", 104],
+    ["type_v", 108],
+    ["abort_callback", 112],
+    ["abort_callback_data", 120],
+    ["embeddings", 128],
+    ["kv_unified", 133],
+    ["samplers", 136],
+    ["n_samplers", 144],
+    ["ctx_other", 152],
+  ];
+  for (const [f, off] of cp)
+    assert.equal(native.offsetof(ContextParams, f), off, `llama_context_params.${f}`);
+
+  assert.equal(native.sizeof(Batch), 56);
+  const bp: [string, number][] = [
+    ["n_tokens", 0],
+    ["token", 8],
+    ["embd", 16],
+    ["pos", 24],
+    ["n_seq_id", 32],
+    ["seq_id", 40],
+    ["logits", 48],
+  ];
+  for (const [f, off] of bp) assert.equal(native.offsetof(Batch, f), off, `llama_batch.${f}`);
+  assert.equal(native.sizeof(SamplerChainParams), 1);
+});
+
+test("defaults decoded from the library match the header's documented defaults", () => {
+  const { api, devices } = loadLlama();
+  assert.ok(
+    devices.some((d) => d.type === 0),
+    "a CPU device is registered",
+  );
+  const mp = api.llama_model_default_params() as Record<string, unknown>;
+  assert.equal(mp.n_gpu_layers, -1);
+  assert.equal(mp.split_mode, 1);
+  assert.equal(mp.load_mode, -1);
+  assert.equal(mp.lazy_mode, 1);
+  assert.equal(mp.vocab_only, false);
+  assert.equal(mp.use_extra_bufts, true);
+  assert.equal(mp.devices, null);
+  const cp = api.llama_context_default_params() as Record<string, unknown>;
+  assert.equal(cp.n_ctx, 512);
+  assert.equal(cp.n_batch, 2048);
+  assert.equal(cp.n_ubatch, 512);
+  assert.equal(cp.n_seq_max, 1);
+  assert.equal(cp.n_outputs_max_per_seq, 1);
+  assert.equal(cp.n_threads, 4);
+  assert.equal(cp.n_threads_batch, 4);
+  assert.equal(cp.type_k, 1);
+  assert.equal(cp.type_v, 1);
+  assert.equal(cp.flash_attn_type, -1);
+  assert.equal(cp.offload_kqv, true);
+  assert.equal(cp.no_perf, true);
+  assert.equal(cp.op_offload, true);
+  assert.equal(cp.swa_full, true);
+  assert.equal(cp.embeddings, false);
+  assert.equal(cp.abort_callback, null);
+  assert.deepEqual(api.llama_sampler_chain_default_params(), { no_perf: true });
+});
