@@ -3,7 +3,17 @@ import { devCommand } from "./dev.ts";
 import { listCommand } from "./list.ts";
 import { parseCommand } from "./parse.ts";
 import { pullCommand } from "./pull.ts";
+import { rewardCommand } from "./reward.ts";
 import { rmCommand } from "./rm.ts";
+import { runCommand } from "./run.ts";
 
 /** Every `glmv` subcommand, in the order `glmv --help` lists them. */
-export const commands: Command[] = [parseCommand, pullCommand, listCommand, rmCommand, devCommand];
+export const commands: Command[] = [
+  runCommand,
+  parseCommand,
+  pullCommand,
+  listCommand,
+  rmCommand,
+  rewardCommand,
+  devCommand,
+];

@@ -1,0 +1,13 @@
+/** Worker-thread entry of scoreJsonlFile: scores chunks of JSONL lines with its own RewardSystem. */
+import { parentPort, workerData } from "node:worker_threads";
+import type { RewardConfig } from "./config.ts";
+import { RewardSystem } from "./pipeline.ts";
+import { scoreChunk } from "./score-file.ts";
+
+const { config, noJudge } = workerData as { config: RewardConfig; noJudge: boolean };
+const system = new RewardSystem(config, { noJudge });
+
+parentPort!.on("message", async (m: { id: number; startLine: number; lines: string[] }) => {
+  const result = await scoreChunk(system, m.startLine, m.lines);
+  parentPort!.postMessage({ id: m.id, ...result });
+});
