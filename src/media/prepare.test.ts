@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { MediaError } from "./errors.ts";
+import { cliPolicy, serverPolicy } from "./policy.ts";
+import { passThroughUrl, prepareMedia } from "./prepare.ts";
+import { makeImage, makePdf, makeVideo, tempDir } from "./test-media.ts";
+
+describe("prepareMedia", () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let png: Uint8Array;
+  let video: string;
+  let server: Server;
+  let base: string;
+  before(async () => {
+    ({ dir, cleanup } = await tempDir());
+    png = await makeImage("png", 100, 60);
+    await writeFile(join(dir, "photo.png"), png);
+    await writeFile(join(dir, "doc.pdf"), await makePdf(2));
+    video = await makeVideo(dir, { width: 64, height: 48, seconds: 1, fps: 10 });
+    server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "image/png" });
+      res.end(png);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server.closeAllConnections();
+    server.close();
+    await cleanup();
+  });
+
+  it("prepares an image from a path, sized for the family", async () => {
+    const media = await prepareMedia(join(dir, "photo.png"), { family: "glm-ocr", policy: cliPolicy() });
+    assert.equal(media.kind, "image");
+    if (media.kind === "image") assert.deepEqual([media.width, media.height], [112, 56]);
+  });
+  it("prepares a video into frame pairs", async () => {
+    const media = await prepareMedia(video, { family: "glm-4.1v-thinking", policy: cliPolicy() });
+    assert.equal(media.kind, "video");
+    if (media.kind === "video") assert.equal(media.pairs.length, 1);
+  });
+  it("prepares a PDF into pages with the budget", async () => {
+    const media = await prepareMedia(join(dir, "doc.pdf"), {
+      policy: cliPolicy(),
+      budget: { pages: "2", dpi: 72 },
+    });
+    assert.equal(media.kind, "document");
+    if (media.kind === "document") assert.deepEqual(media.pageNumbers, [2]);
+  });
+  it("prepares a fetched image and a data: URI under the server policy", async () => {
+    const fetched = await prepareMedia(`${base}/x.png`, { policy: serverPolicy({ allowLoopback: true }) });
+    assert.equal(fetched.kind, "image");
+    const uri = `data:image/png;base64,${Buffer.from(png).toString("base64")}`;
+    assert.equal((await prepareMedia(uri)).kind, "image");
+  });
+  it("refuses a source whose content is not the expected kind", async () => {
+    await assert.rejects(
+      prepareMedia(video, { kind: "image", policy: cliPolicy() }),
+      (e: unknown) =>
+        e instanceof MediaError &&
+        e.code === "unsupported-type" &&
+        /expected an image but this is a MP4 video/.test(e.message),
+    );
+  });
+  it("refuses local paths under the default (server) policy", async () => {
+    await assert.rejects(
+      prepareMedia(join(dir, "photo.png")),
+      (e: unknown) => e instanceof MediaError && e.code === "not-allowed",
+    );
+  });
+  it("passes a URL through untouched for remote engines, and bytes as a data: URI", async () => {
+    const url = await prepareMedia(`${base}/x.png`, {
+      passThrough: true,
+      policy: serverPolicy({ allowLoopback: true }),
+    });
+    assert.deepEqual(url, {
+      kind: "passthrough",
+      mediaKind: "image",
+      mimeType: "image/png",
+      url: `${base}/x.png`,
+    });
+    assert.equal(passThroughUrl(url.kind === "passthrough" ? url : assert.fail()), `${base}/x.png`);
+    const local = await prepareMedia(video, { passThrough: true, policy: cliPolicy() });
+    assert.equal(local.kind, "passthrough");
+    if (local.kind === "passthrough") {
+      assert.equal(local.mediaKind, "video");
+      assert.deepEqual(local.bytes, new Uint8Array(await readFile(video)));
+      assert.match(passThroughUrl(local), /^data:video\/mp4;base64,/);
+    }
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * The one high-level entry: any source → what an engine needs. Images become a PreparedImage, videos a
+ * PreparedVideo of frame pairs, PDFs and office files a PreparedDocument of page images; with `passThrough`
+ * the original URL or bytes go to a remote engine untouched.
+ */
+import type { FamilyId } from "../protocol/families.ts";
+import { MediaError } from "./errors.ts";
+import { prepareImage } from "./image.ts";
+import { convertToPdf } from "./office.ts";
+import { preparePdf } from "./pdf.ts";
+import { type MediaPolicy, serverPolicy } from "./policy.ts";
+import type { PixelBudget } from "./smart-resize.ts";
+import { type LoadedSource, loadSource, type MediaSource } from "./source.ts";
+import type { PassThroughMedia, PreparedDocument, PreparedImage, PreparedVideo } from "./types.ts";
+import { prepareVideo } from "./video.ts";
+
+/** The broad kind of a media part, as prompts and APIs name it. */
+export type MediaPartKind = "image" | "video" | "document";
+
+/** Budgets; unset fields take the family's defaults (spec §6–§8). */
+export interface MediaBudget {
+  /** Per-image pixel budget (checkpoint's preprocessor_config.json). */
+  image?: PixelBudget;
+  /** Whole-video pixel budget (checkpoint's video_preprocessor_config.json). */
+  video?: PixelBudget;
+  /** GLM-4.1V rule: frames per second (default 2). */
+  videoFps?: number;
+  /** Document rendering resolution (default 180 dpi). */
+  dpi?: number;
+  /** Document pages to render, 1-based ("1-3,5"). */
+  pages?: string | number[];
+  /** Most document pages (default 60). */
+  maxPages?: number;
+  /** Token budget for a document's pages (default 24,000; Infinity for none). */
+  maxTokens?: number;
+}
+
+/** Options of {@link prepareMedia}. */
+export interface PrepareOptions {
+  /** Model family (sizes, sampling rule). Default glm-4.6v. */
+  family?: FamilyId;
+  /** The kind the caller expects (e.g. from an `image_url` part); a different content is refused. */
+  kind?: MediaPartKind;
+  /** What may be read (default: the strict server policy). The CLI passes `cliPolicy()`. */
+  policy?: MediaPolicy;
+  budget?: MediaBudget;
+  /** Return the original URL/bytes for a remote engine instead of decoding. */
+  passThrough?: boolean;
+  /** Time limits for ffmpeg and LibreOffice runs, ms. */
+  videoTimeoutMs?: number;
+  officeTimeoutMs?: number;
+}
+
+/** What {@link prepareMedia} returns. */
+export type MediaResult = PreparedImage | PreparedVideo | PreparedDocument | PassThroughMedia;
+
+/** The part kind of a loaded source. */
+export function partKindOf(source: Pick<LoadedSource, "type">): MediaPartKind {
+  return source.type.kind === "image" ? "image" : source.type.kind === "video" ? "video" : "document";
+}
+
+/**
+ * Loads, checks and prepares one media source for the family's engine. Every failure is a MediaError naming
+ * the input and the fix.
+ */
+export async function prepareMedia(source: MediaSource, options: PrepareOptions = {}): Promise<MediaResult> {
+  const policy = options.policy ?? serverPolicy();
+  const family = options.family ?? "glm-4.6v";
+  const budget = options.budget ?? {};
+  const loaded = await loadSource(source, policy);
+  const kind = partKindOf(loaded);
+  if (options.kind && options.kind !== kind) {
+    throw new MediaError(
+      "unsupported-type",
+      loaded.input,
+      `expected ${options.kind === "image" ? "an image" : `a ${options.kind}`} but this is a ${loaded.type.format.toUpperCase()} ${kind}`,
+      `Send it as a ${kind} part instead.`,
+    );
+  }
+  if (options.passThrough) {
+    return loaded.url
+      ? { kind: "passthrough", mediaKind: kind, mimeType: loaded.type.mimeType, url: loaded.url }
+      : { kind: "passthrough", mediaKind: kind, mimeType: loaded.type.mimeType, bytes: await loaded.read() };
+  }
+  switch (loaded.type.kind) {
+    case "image":
+      return prepareImage(await loaded.read(), {
+        family,
+        budget: budget.image,
+        maxInputPixels: policy.maxInputPixels,
+        input: loaded.input,
+      });
+    case "video":
+      return prepareVideo(loaded.path ?? (await loaded.read()), {
+        family,
+        budget: budget.video,
+        fps: budget.videoFps,
+        timeoutMs: options.videoTimeoutMs,
+        input: loaded.input,
+      });
+    case "pdf":
+    case "office": {
+      const pdf =
+        loaded.type.kind === "pdf"
+          ? await loaded.read()
+          : await convertToPdf(loaded.path ?? (await loaded.read()), loaded.type, {
+              timeoutMs: options.officeTimeoutMs,
+              input: loaded.input,
+            });
+      return preparePdf(pdf, {
+        family,
+        budget: budget.image,
+        dpi: budget.dpi,
+        pages: budget.pages,
+        maxPages: budget.maxPages,
+        maxTokens: budget.maxTokens,
+        input: loaded.input,
+      });
+    }
+  }
+}
+
+/** A pass-through part as a `data:` URI (for OpenAI-style `image_url`/`video_url` parts) or its URL. */
+export function passThroughUrl(media: PassThroughMedia): string {
+  if (media.url) return media.url;
+  return `data:${media.mimeType};base64,${Buffer.from(media.bytes ?? new Uint8Array()).toString("base64")}`;
+}
