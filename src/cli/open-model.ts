@@ -1,0 +1,81 @@
+import { loadEmbeddedEngine } from "../engines/embedded/engine.ts";
+import { resolveFamilyId } from "../protocol/index.ts";
+import { createEmbeddedBackend } from "../runtime/embedded.ts";
+import { prepareMediaForRuntime } from "../runtime/media.ts";
+import type { ChatBackend } from "../runtime/types.ts";
+import { createProgressPrinter, DEFAULT_MODEL_ALIAS, formatPullPlan, resolveModel } from "../store/index.ts";
+import { UsageError } from "./command.ts";
+
+/** Command-line options shared by every command that loads a model (`run`, `chat`, `serve`). */
+export const modelOptions = {
+  model: { type: "string", short: "m" },
+  mmproj: { type: "string" },
+  family: { type: "string" },
+  threads: { type: "string", short: "t" },
+  ctx: { type: "string" },
+  device: { type: "string" },
+} as const;
+
+/** Help lines describing {@link modelOptions}. */
+export const modelOptionsHelp = `Model options:
+  -m, --model REF       Model: an alias (glm-4.6v-flash, glm-4.1v-thinking, glm-ocr), owner/repo[:QUANT],
+                        or a local .gguf file or folder. Default: ${DEFAULT_MODEL_ALIAS} (pulled on first use).
+      --mmproj PATH     Vision projector GGUF (default: the one pulled with the model or found beside it).
+      --family F        Override the model family detected from the file.
+  -t, --threads N       CPU threads (default: all cores).
+      --ctx N           Context size in tokens (default: the model's, at most 8192).
+      --device D        cpu (default), gpu or auto.
+`;
+
+/** Parses an integer option, with an error naming the flag. */
+export function intOption(value: string | undefined, flag: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag} takes a whole number ≥ ${min}, got "${value}"`);
+  return n;
+}
+
+/** Parses a number option, with an error naming the flag. */
+export function numberOption(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`${flag} takes a number, got "${value}"`);
+  return n;
+}
+
+/** Resolves (pulling on first use, with a size notice and progress bar) and loads a model as a chat backend. */
+export async function openModel(
+  values: {
+    model?: string;
+    mmproj?: string;
+    family?: string;
+    threads?: string;
+    ctx?: string;
+    device?: string;
+  },
+  stderr: NodeJS.WritableStream & { isTTY?: boolean },
+): Promise<ChatBackend> {
+  const device = values.device;
+  if (device !== undefined && device !== "cpu" && device !== "gpu" && device !== "auto") {
+    throw new UsageError(`--device takes cpu, gpu or auto, got "${device}"`);
+  }
+  const ref = values.model ?? DEFAULT_MODEL_ALIAS;
+  const resolved = await resolveModel(ref, {
+    pull: true,
+    onPlan: (plan) => {
+      if (plan.downloadBytes > 0) stderr.write(`${formatPullPlan(plan)}\n`);
+    },
+    onProgress: createProgressPrinter(stderr, { isTTY: Boolean(stderr.isTTY) }),
+  });
+  const engine = await loadEmbeddedEngine({
+    model: resolved.modelPath,
+    mmproj: values.mmproj ?? resolved.mmprojPath,
+    family: values.family ? resolveFamilyId(values.family) : undefined,
+    threads: intOption(values.threads, "--threads", 1),
+    contextSize: intOption(values.ctx, "--ctx", 16),
+    device,
+    name: ref,
+  });
+  return createEmbeddedBackend({ engine, prepareMedia: prepareMediaForRuntime, modelId: ref });
+}
