@@ -3,9 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { writeGguf } from "../../../gguf/index.ts";
 import type { PreparedImage } from "../../../media/types.ts";
 import { VisionConfigError } from "./config.ts";
-import { createVisionEncoder, loadMmproj, patchifyPair, referenceEncode, writeTinyMmproj } from "./index.ts";
+import {
+  createVisionEncoder,
+  loadMmproj,
+  mmprojSpec,
+  patchifyPair,
+  referenceEncode,
+  tinyMmprojWeights,
+  writeTinyMmproj,
+} from "./index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "glmv-vision-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,6 +81,61 @@ test("F16 matrices stay close to the F32 result", () => {
   } finally {
     e32.close();
     e16.close();
+  }
+});
+
+test("a GLM-OCR-style mmproj (q/k norms, biases, no position table) loads and matches the reference", () => {
+  const path = join(dir, "ocr.gguf");
+  const { config, weights } = writeTinyMmproj(path, { textEmbeddingLength: 32, seed: 8, variant: "glm-ocr" });
+  const loaded = loadMmproj(path, 32);
+  assert.equal(loaded.config.variant, "glm-ocr");
+  const enc = createVisionEncoder(
+    { mmprojPath: path, threads: 1, textEmbeddingWidth: 32 },
+    { flashAttention: false },
+  );
+  try {
+    const img = noise(56, 84, 4);
+    const out = enc.encode(img).data;
+    const want = referenceEncode(config, weights, patchifyPair([img, img]));
+    let max = 0;
+    for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(out[i] - want[i]));
+    assert.ok(max < 1e-5, `max |Δ| ${max}`);
+  } finally {
+    enc.close();
+  }
+});
+
+test("a fused attn_qkv tensor is split into q, k and v", () => {
+  const path = join(dir, "fused.gguf");
+  const { config, weights } = tinyMmprojWeights({ textEmbeddingLength: 32, seed: 12 });
+  const spec = mmprojSpec(config, weights);
+  for (let i = 0; i < config.blockCount; i++) {
+    const parts = ["attn_q", "attn_k", "attn_v"].map((p) => weights.get(`v.blk.${i}.${p}.weight`)!.data);
+    const fused = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      fused.set(p, o);
+      o += p.length;
+    }
+    spec.tensors = spec.tensors.filter(
+      (t) => !/attn_[qkv]\.weight$/.test(t.name) || !t.name.startsWith(`v.blk.${i}.`),
+    );
+    spec.tensors.push({ name: `v.blk.${i}.attn_qkv.weight`, ne: [32, 96], type: "F32", data: fused });
+  }
+  writeGguf(path, spec);
+  const enc = createVisionEncoder(
+    { mmprojPath: path, threads: 1, textEmbeddingWidth: 32 },
+    { flashAttention: false },
+  );
+  try {
+    const img = noise(56, 56, 6);
+    const out = enc.encode(img).data;
+    const want = referenceEncode(config, weights, patchifyPair([img, img]));
+    let max = 0;
+    for (let i = 0; i < want.length; i++) max = Math.max(max, Math.abs(out[i] - want[i]));
+    assert.ok(max < 1e-5, `max |Δ| ${max}`);
+  } finally {
+    enc.close();
   }
 });
 

@@ -16,6 +16,13 @@ import { assertVisionConfig, CLIP_MEAN, CLIP_STD, type VisionConfig, VisionConfi
 import type { WeightBlob } from "./graph.ts";
 import { canonicalTensorName, validateTensorShapes } from "./weights.ts";
 
+/** A tensor of the file under its canonical name (fused qkv already split). */
+interface MmprojTensor {
+  ne: number[];
+  type: number;
+  read: () => Uint8Array;
+}
+
 /** A parsed, validated mmproj. */
 export interface Mmproj {
   config: VisionConfig;
@@ -59,8 +66,27 @@ export function loadMmproj(path: string, textEmbeddingWidth?: number): Mmproj {
   if (proj !== "glm4v") {
     throw new VisionConfigError(`${path}: projector type "${proj}" is not GLM-V's ("glm4v")`);
   }
-  const byName = new Map<string, (typeof file.tensors)[number]>();
-  for (const t of file.tensors) byName.set(canonicalTensorName(t.name), t);
+  const byName = new Map<string, MmprojTensor>();
+  for (const t of file.tensors) {
+    const name = canonicalTensorName(t.name);
+    const fused = /^v\.blk\.(\d+)\.attn_qkv\.(weight|bias)$/.exec(name);
+    if (fused) {
+      // A fused qkv (rows q | k | v along the output dimension) becomes three tensors; rows are whole blocks.
+      const outDim = fused[2] === "weight" ? t.ne[1] : t.ne[0];
+      if (outDim % 3 !== 0) throw new VisionConfigError(`${path}: fused ${t.name} does not split in three`);
+      const third = t.byteSize / 3;
+      const ne = fused[2] === "weight" ? [t.ne[0], outDim / 3] : [outDim / 3];
+      ["attn_q", "attn_k", "attn_v"].forEach((part, k) => {
+        byName.set(`v.blk.${fused[1]}.${part}.${fused[2]}`, {
+          ne,
+          type: t.type,
+          read: () => readTensorBytes(file, t).slice(k * third, (k + 1) * third),
+        });
+      });
+      continue;
+    }
+    byName.set(name, { ne: t.ne, type: t.type, read: () => readTensorBytes(file, t) });
+  }
   const down = byName.get("mm.down.weight");
   if (!down) throw new VisionConfigError(`${path}: the mmproj lacks tensor mm.down.weight`);
   const hasPos = byName.has("v.position_embd.weight");
@@ -95,8 +121,6 @@ export function loadMmproj(path: string, textEmbeddingWidth?: number): Mmproj {
     );
   }
   const blobs: WeightBlob[] = [];
-  for (const [name, t] of byName) {
-    blobs.push({ name, type: t.type, ne: t.ne, bytes: () => readTensorBytes(file, t) });
-  }
+  for (const [name, t] of byName) blobs.push({ name, type: t.type, ne: t.ne, bytes: t.read });
   return { config, blobs, mergerWidth };
 }
