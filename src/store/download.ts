@@ -85,6 +85,13 @@ export async function downloadFile(
   const release = await acquireLock(target.dest);
   try {
     return await downloadLocked(target, options);
+  } catch (error) {
+    // Leave no empty `.part` behind (a refused or missing file); a partial one stays for the resume.
+    if ((await fileSize(partPath(target.dest))) === 0) {
+      await rm(partPath(target.dest), { force: true });
+      await rm(`${partPath(target.dest)}.json`, { force: true });
+    }
+    throw error;
   } finally {
     await release();
   }

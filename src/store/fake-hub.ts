@@ -20,8 +20,10 @@ export interface FakeRepo {
   id: string;
   commit?: string;
   files: FakeFile[];
-  /** Needs `Authorization: Bearer <FakeHub.token>`. */
+  /** Downloads need `Authorization: Bearer <FakeHub.token>` (the listing stays public, as on the hub). */
   gated?: boolean;
+  /** Invisible without the token: the hub then answers 401 RepoNotFound, as for a repository that does not exist. */
+  private?: boolean;
   /** Overrides the sizes the listing reports (to fake huge files). */
   listedSizes?: Record<string, number>;
 }
@@ -140,7 +142,11 @@ export class FakeHub {
       res.writeHead(404, { "X-Error-Code": "RepoNotFound", "Content-Type": "application/json" });
       return void res.end(JSON.stringify({ error: "Repository not found" }));
     }
-    if (!this.authorised(req, repo, res)) return;
+    if (repo.private && req.headers.authorization !== `Bearer ${this.token}`) {
+      res.writeHead(401, { "X-Error-Code": "RepoNotFound", "Content-Type": "application/json" });
+      return void res.end(JSON.stringify({ error: "Repository not found" }));
+    }
+    // Like the real hub, a gated repository's listing is public; its files need the token.
     if (revision !== "main" && revision !== repo.commit) {
       res.writeHead(404, { "X-Error-Code": "RevisionNotFound" });
       return void res.end(JSON.stringify({ error: "Invalid rev id" }));

@@ -4,6 +4,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
+import { metaString, readGguf, readTensorF32 } from "../gguf/reader.ts";
+import { gv } from "../gguf/types.ts";
+import { encodeGguf } from "../gguf/writer.ts";
 import {
   ChecksumMismatchError,
   DiskFullError,
@@ -228,6 +231,11 @@ describe("errors", () => {
       assert.match(e.message, /gated/);
       return true;
     });
+    // The refused download leaves nothing behind.
+    assert.equal(
+      existsSync(join(home, "models", "test-org", "Gated-OCR-GGUF", "GLM-OCR-Q8_0.gguf.part")),
+      false,
+    );
     const ok = await pullModel("test-org/Gated-OCR-GGUF", opts({ HF_TOKEN: hub.token }));
     assert.equal(ok.manifest.quant, "Q8_0"); // no Q4_K_M: the second default
     assert.equal(ok.manifest.family, "glm-ocr");
@@ -257,6 +265,16 @@ describe("errors", () => {
       hub.cdnBase = "";
       await cdn.close();
     }
+  });
+
+  test("a private repository looks missing without a token; the error suggests HF_TOKEN", async () => {
+    hub.addRepo({ id: "test-org/Private-GGUF", private: true, files: [{ path: "P-Q8_0.gguf", data: OCR }] });
+    await assert.rejects(
+      pullModel("test-org/Private-GGUF", opts()),
+      (e: Error) => e instanceof HubNotFoundError && /if it is private, set HF_TOKEN/.test(e.message),
+    );
+    const ok = await pullModel("test-org/Private-GGUF", opts({ HF_TOKEN: hub.token }));
+    assert.equal(ok.manifest.quant, "Q8_0");
   });
 
   test("a wrong token is reported as rejected", async () => {
@@ -508,6 +526,21 @@ describe("aliases", () => {
     const removed = await removeModel("glm-ocr", opts());
     assert.equal(removed.removed.length, 2, "an alias without :QUANT removes every pulled quantisation");
     assert.deepEqual(await listModels(opts()), []);
+  });
+});
+
+describe("real GGUF bytes", () => {
+  test("a tiny GGUF written by src/gguf arrives intact and readable", async () => {
+    const gguf = encodeGguf({
+      metadata: { "general.architecture": gv.str("glm4"), "glm4.embedding_length": gv.u32(8) },
+      tensors: [{ name: "token_embd.weight", ne: [8, 4], type: "F32", data: new Float32Array(32).fill(0.5) }],
+    });
+    hub.addRepo({ id: "test-org/Real-GGUF", files: [{ path: "Real-Q8_0.gguf", data: gguf }] });
+    const pulled = await pullModel("test-org/Real-GGUF", opts());
+    assert.equal(pulled.mmprojPath, undefined);
+    const file = readGguf(pulled.modelPath);
+    assert.equal(metaString(file, "general.architecture"), "glm4");
+    assert.deepEqual(readTensorF32(file, "token_embd.weight"), new Float32Array(32).fill(0.5));
   });
 });
 
