@@ -1,4 +1,5 @@
 import type { Command } from "../command.ts";
+import { chatCommand } from "./chat.ts";
 import { devCommand } from "./dev.ts";
 import { listCommand } from "./list.ts";
 import { parseCommand } from "./parse.ts";
@@ -10,6 +11,7 @@ import { runCommand } from "./run.ts";
 /** Every `glmv` subcommand, in the order `glmv --help` lists them. */
 export const commands: Command[] = [
   runCommand,
+  chatCommand,
   parseCommand,
   pullCommand,
   listCommand,
