@@ -180,10 +180,11 @@ const OPTION_SETS: Omit<ParseOptions, "idGenerator">[] = [
   { family: "glm-4.5v" },
   { family: "glm-4.1v-thinking" },
   { family: "glm-ocr", thinking: true },
+  { family: "glm-4.6v", tools: QUOTE_TOOLS, thinkOpenVisible: true },
 ];
 
 describe("StreamParser invariant: any chunking gives the batch result", () => {
-  it("600 generated well-formed, truncated and damaged outputs, 6 option sets, 3 chunkings each", () => {
+  it("600 generated well-formed, truncated and damaged outputs, 7 option sets, 3 chunkings each", () => {
     const rand = prng(20260826);
     let cases = 0;
     for (let i = 0; i < 600; i++) {
@@ -251,6 +252,17 @@ describe("StreamParser holds back only what it must", () => {
       [{ content: "Plain answer" }],
       "with thinking off it streams at once",
     );
+  });
+  it("with thinkOpenVisible, output without <think> streams as content at once and matches batch", () => {
+    const options = { family: "glm-4.6v" as const, thinkOpenVisible: true };
+    const p = new StreamParser(options);
+    assert.deepEqual(p.push("Plain "), [{ content: "Plain" }]);
+    assert.deepEqual(p.push("answer</think>x"), [{ content: " answer</think>x" }]);
+    const end = p.finish();
+    assert.deepEqual(end.output, parseOutput("Plain answer</think>x", options));
+    assert.equal(end.output.reasoning, null);
+    const q = new StreamParser(options);
+    assert.deepEqual(q.push("<think>R</think>A"), [{ reasoning_content: "R" }, { content: "A" }]);
   });
 });
 

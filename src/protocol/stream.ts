@@ -132,7 +132,7 @@ export class StreamParser {
     this.nextId = options.idGenerator ?? randomCallId;
     const thinking = effectiveThinking(this.family, options.thinking);
     if (options.promptOpenedThinking) this.fallback = "think";
-    else this.fallback = thinking ? "undecided" : "answer";
+    else this.fallback = thinking && !options.thinkOpenVisible ? "undecided" : "answer";
     this.mode = options.promptOpenedThinking || thinking ? "start" : "answer";
   }
 

@@ -85,6 +85,13 @@ export interface ParseOptions {
   tools?: readonly ToolDefinition[];
   /** The prompt itself ended inside `<think>` (e.g. a forced-answer round 2): generation starts as reasoning. */
   promptOpenedThinking?: boolean;
+  /**
+   * The generated text shows `<think>` itself whenever the model thinks (engines that render special tokens,
+   * such as glmv's embedded engine, or vLLM with `skip_special_tokens: false`). Output that does not start with
+   * `<think>` is then content at once and streams without waiting for a `</think>` that cannot belong to it.
+   * Leave it unset for engines that may strip the opening tag (spec §4.1 rule 1 then needs the whole text).
+   */
+  thinkOpenVisible?: boolean;
   /** Makes tool-call ids; defaults to random `call_<24 hex>`. Inject one for deterministic output. */
   idGenerator?: () => string;
 }

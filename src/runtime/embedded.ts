@@ -91,6 +91,8 @@ async function* runChat(
     thinking: enableThinking,
     tools,
     promptOpenedThinking: /<think>\s*$/.test(prompt),
+    // The embedded engine renders special tokens, so a model that thinks always shows its <think>.
+    thinkOpenVisible: true,
   });
   const sampling = family.sampling;
   const options: GenerateOptions = {
