@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { QuantNotFoundError } from "./errors.ts";
-import { availableQuants, chooseMmproj, quantLabel, type RepoFile, selectFiles } from "./select.ts";
+import {
+  availableQuants,
+  chooseMmproj,
+  mmprojBeside,
+  modelBaseName,
+  quantLabel,
+  type RepoFile,
+  selectFiles,
+} from "./select.ts";
 
 const f = (path: string, size = 100): RepoFile => ({ path, size });
 
@@ -104,4 +112,39 @@ test("several plain files with one label: the shortest name (the plain build) wi
     "r",
   );
   assert.equal(s.modelFiles[0].path, "GLM-4.6V-Flash-Q4_K_M.gguf");
+});
+
+test("model base names pair a model with its mmproj", () => {
+  assert.equal(modelBaseName("GLM-4.6V-Flash-Q4_K_M.gguf"), "glm-4.6v-flash");
+  assert.equal(modelBaseName("mmproj-GLM-4.6V-Flash-F16.gguf"), "glm-4.6v-flash");
+  assert.equal(modelBaseName("GLM-4.1V-9B-Thinking.mmproj-f16.gguf"), "glm-4.1v-9b-thinking");
+  assert.equal(modelBaseName("GLM-4.1V-9B-Thinking.Q4_K_M.gguf"), "glm-4.1v-9b-thinking");
+  assert.equal(modelBaseName("GLM-4.5V-Q4_K_M-00001-of-00002.gguf"), "glm-4.5v");
+  assert.equal(modelBaseName("mmproj-F16.gguf"), "");
+});
+
+test("mmprojBeside: the named one; any in a one-model folder; none in a mixed folder", () => {
+  // A flat folder holding GLM-4.6V-Flash (9B) and GLM-4.6V (106B): their projectors must not be swapped.
+  const flat = [
+    f("GLM-4.6V-Flash-Q4_K_M.gguf"),
+    f("mmproj-GLM-4.6V-Flash-F16.gguf"),
+    f("GLM-4.6V-Q4_K_M.gguf"),
+    f("mmproj-GLM-4.6V-Q8_0.gguf"),
+  ];
+  assert.equal(mmprojBeside("GLM-4.6V-Q4_K_M.gguf", flat)?.path, "mmproj-GLM-4.6V-Q8_0.gguf");
+  assert.equal(mmprojBeside("GLM-4.6V-Flash-Q4_K_M.gguf", flat)?.path, "mmproj-GLM-4.6V-Flash-F16.gguf");
+  // unsloth layout: one model, a bare mmproj-F16.gguf.
+  const unsloth = [
+    f("GLM-4.1V-9B-Thinking-Q4_K_M.gguf"),
+    f("GLM-4.1V-9B-Thinking-Q8_0.gguf"),
+    f("mmproj-F16.gguf"),
+  ];
+  assert.equal(mmprojBeside("GLM-4.1V-9B-Thinking-Q8_0.gguf", unsloth)?.path, "mmproj-F16.gguf");
+  // Two models and a bare mmproj: which model it belongs to is unknown.
+  assert.equal(
+    mmprojBeside("a-Q4_K_M.gguf", [f("a-Q4_K_M.gguf"), f("b-Q4_K_M.gguf"), f("mmproj-F16.gguf")]),
+    undefined,
+  );
+  // In a repository listing, the named projector wins over a higher-precision one of another model.
+  assert.equal(chooseMmproj(flat, "GLM-4.6V-Q4_K_M.gguf")?.path, "mmproj-GLM-4.6V-Q8_0.gguf");
 });

@@ -69,14 +69,37 @@ function mmprojRank(path: string): number {
 }
 
 /**
- * Picks the vision projector among a listing's mmproj files. Rule: the highest precision that is still
- * half-size — F16, then BF16, then Q8_0, then F32, then anything else; ties go to the file in the model's
- * folder, then the shorter name, then alphabetical order. Undefined when there is no mmproj.
+ * The model name a GGUF file belongs to, for pairing a model with its mmproj: the file name without
+ * `.gguf`, split suffix, quantisation label and the word `mmproj`, lower-cased.
+ * `mmproj-GLM-4.6V-Flash-F16.gguf` and `GLM-4.6V-Flash-Q4_K_M.gguf` both give `glm-4.6v-flash`;
+ * mradermacher's `X.mmproj-f16.gguf` gives `x`; unsloth's bare `mmproj-F16.gguf` gives `` (no name).
+ */
+export function modelBaseName(path: string): string {
+  let name = stem(path);
+  const label = quantLabel(path);
+  if (label && name.toLowerCase().endsWith(label.toLowerCase())) name = name.slice(0, -label.length);
+  return name
+    .replace(/[-_.]?mmproj[-_.]?/i, "-")
+    .replace(/^[-_.]+|[-_.]+$/g, "")
+    .toLowerCase();
+}
+
+/**
+ * Picks the vision projector among a listing's mmproj files. First, which: the mmproj files named after the
+ * model (same `modelBaseName`) when there are any, else all of them (a repository holds one model).
+ * Then the rule: the highest precision that is still half-size — F16, then BF16, then Q8_0, then F32, then
+ * anything else; ties go to the file in the model's folder, then the shorter name, then alphabetical order.
+ * Undefined when there is no mmproj.
  */
 export function chooseMmproj(files: RepoFile[], modelPath?: string): RepoFile | undefined {
   const dir = modelPath ? modelPath.slice(0, modelPath.lastIndexOf("/") + 1) : "";
   const inDir = (f: RepoFile) => (f.path.slice(0, f.path.lastIndexOf("/") + 1) === dir ? 0 : 1);
-  const candidates = files.filter((f) => /\.gguf$/i.test(f.path) && isMmproj(f.path));
+  let candidates = files.filter((f) => /\.gguf$/i.test(f.path) && isMmproj(f.path));
+  if (modelPath) {
+    const base = modelBaseName(modelPath);
+    const named = candidates.filter((f) => base !== "" && modelBaseName(f.path) === base);
+    if (named.length > 0) candidates = named;
+  }
   candidates.sort(
     (a, b) =>
       mmprojRank(a.path) - mmprojRank(b.path) ||
@@ -85,6 +108,22 @@ export function chooseMmproj(files: RepoFile[], modelPath?: string): RepoFile | 
       a.path.localeCompare(b.path),
   );
   return candidates[0];
+}
+
+/**
+ * The mmproj for a lone local model file, from the files beside it: one named after the model, or, when
+ * the folder holds only one model (every non-mmproj GGUF has the same base name), any mmproj there.
+ * Undefined otherwise: in a folder mixing models, a wrong projector would load and describe images wrongly.
+ */
+export function mmprojBeside(modelPath: string, siblings: RepoFile[]): RepoFile | undefined {
+  const base = modelBaseName(modelPath);
+  const mmprojs = siblings.filter((f) => /\.gguf$/i.test(f.path) && isMmproj(f.path));
+  const named = mmprojs.filter((f) => base !== "" && modelBaseName(f.path) === base);
+  if (named.length > 0) return chooseMmproj(named);
+  const modelBases = new Set(
+    siblings.filter((f) => /\.gguf$/i.test(f.path) && !isMmproj(f.path)).map((f) => modelBaseName(f.path)),
+  );
+  return modelBases.size === 1 && modelBases.has(base) ? chooseMmproj(mmprojs) : undefined;
 }
 
 /** Groups a listing's model GGUFs (mmproj excluded) by quantisation label, upper-cased key. */

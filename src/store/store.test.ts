@@ -545,7 +545,7 @@ describe("real GGUF bytes", () => {
 });
 
 describe("local paths", () => {
-  test("a .gguf file is used as is; a folder picks model and mmproj by the same rules", async () => {
+  test("a .gguf file (with the mmproj beside it that belongs to it); a folder picks model and mmproj", async () => {
     const dir = join(root, "local-model");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "m-Q4_K_M.gguf"), Q4);
@@ -554,8 +554,19 @@ describe("local paths", () => {
 
     const file = await resolveModel(join(dir, "m-Q8_0.gguf"), { ...opts(), fetch: noNetwork });
     assert.equal(file.modelPath, join(dir, "m-Q8_0.gguf"));
-    assert.equal(file.mmprojPath, undefined);
+    assert.equal(
+      file.mmprojPath,
+      join(dir, "mmproj-m-f16.gguf"),
+      "the mmproj named after the model, beside it",
+    );
     assert.equal(file.manifest.endpoint, "local");
+    assert.equal(file.manifest.quant, "Q8_0");
+
+    // A folder mixing models: no guessing for a model the mmproj is not named after.
+    await writeFile(join(dir, "other-Q4_0.gguf"), Q8);
+    const lone = await resolveModel(join(dir, "other-Q4_0.gguf"), { ...opts(), fetch: noNetwork });
+    assert.equal(lone.mmprojPath, undefined);
+    await rm(join(dir, "other-Q4_0.gguf"));
 
     const folder = await resolveModel(dir, { ...opts(), fetch: noNetwork });
     assert.equal(folder.modelPath, join(dir, "m-Q4_K_M.gguf"));

@@ -26,7 +26,15 @@ import {
 } from "./manifest.ts";
 import { type DownloadProgress, formatBytes } from "./progress.ts";
 import { canonicalRef, type ModelRef, parseModelRef, wantedQuant } from "./refs.ts";
-import { DEFAULT_QUANT_ORDER, type FileSelection, isMmproj, type RepoFile, selectFiles } from "./select.ts";
+import {
+  DEFAULT_QUANT_ORDER,
+  type FileSelection,
+  isMmproj,
+  mmprojBeside,
+  quantLabel,
+  type RepoFile,
+  selectFiles,
+} from "./select.ts";
 
 /** Where the store lives and how it reaches the hub. Everything defaults from the environment. */
 export interface StoreOptions {
@@ -453,7 +461,10 @@ function resolvedFrom(home: string, manifest: ModelManifest): ResolvedModel {
   };
 }
 
-/** A local `.gguf` file (the model; no mmproj), or a folder holding the model(s) and an mmproj. */
+/**
+ * A local `.gguf` file (with the mmproj beside it when one clearly belongs to it: see `mmprojBeside`), or a
+ * folder holding the model(s) and an mmproj (chosen like a repository's files).
+ */
 async function resolveLocal(path: string, quant: string | undefined, ctx: Context): Promise<ResolvedModel> {
   const abs = expandPath(path, ctx.cwd);
   let info: Awaited<ReturnType<typeof stat>>;
@@ -482,15 +493,17 @@ async function resolveLocal(path: string, quant: string | undefined, ctx: Contex
         `${abs} is a vision projector (mmproj), not a model. Give the model .gguf, or the folder holding both.`,
       );
     }
-    const q = quant ?? basename(abs).replace(/\.gguf$/i, "");
-    return { modelPath: abs, manifest: local([{ role: "model", path: basename(abs), size: info.size }], q) };
+    const q = quant ?? quantLabel(abs) ?? basename(abs).replace(/\.gguf$/i, "");
+    const mmproj = mmprojBeside(basename(abs), await ggufFilesIn(dirname(abs)));
+    const files: ManifestFile[] = [{ role: "model", path: basename(abs), size: info.size }];
+    if (mmproj) files.push({ role: "mmproj", path: mmproj.path, size: mmproj.size });
+    return {
+      modelPath: abs,
+      ...(mmproj ? { mmprojPath: join(dirname(abs), mmproj.path) } : {}),
+      manifest: local(files, q),
+    };
   }
-  const entries: RepoFile[] = [];
-  for (const name of (await readdir(abs)).sort()) {
-    if (!/\.gguf$/i.test(name)) continue;
-    const s = await stat(join(abs, name)).catch(() => undefined);
-    if (s?.isFile()) entries.push({ path: name, size: s.size });
-  }
+  const entries = await ggufFilesIn(abs);
   const selection = selectFiles(entries, quant, abs, formatBytes);
   const files: ManifestFile[] = [
     ...selection.modelFiles.map((f) => ({ role: "model" as const, path: f.path, size: f.size })),
@@ -503,6 +516,17 @@ async function resolveLocal(path: string, quant: string | undefined, ctx: Contex
     ...(selection.mmproj ? { mmprojPath: join(abs, selection.mmproj.path) } : {}),
     manifest: local(files, selection.quant),
   };
+}
+
+/** The `.gguf` files directly inside a folder, with sizes. */
+async function ggufFilesIn(dir: string): Promise<RepoFile[]> {
+  const entries: RepoFile[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    if (!/\.gguf$/i.test(name)) continue;
+    const s = await stat(join(dir, name)).catch(() => undefined);
+    if (s?.isFile()) entries.push({ path: name, size: s.size });
+  }
+  return entries;
 }
 
 /** Every model in the cache, for `glmv list`. Never touches the network. */
