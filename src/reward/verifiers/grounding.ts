@@ -6,7 +6,7 @@
 import type { VerifierSettings } from "../config.ts";
 import { afterThinkPart } from "../gate.ts";
 import { type BoxTuple, iou, maxWeightMatching } from "../geometry.ts";
-import { boxTokenContents } from "../grammar.ts";
+import { boxContents } from "../grammar.ts";
 import type { Extracted, Verdict, Verifier } from "../types.ts";
 import { rule } from "./common.ts";
 
@@ -58,7 +58,7 @@ class GroundingVerifier implements Verifier {
   }
   private boxesOf(text: string, strict: boolean): BoxTuple[] | null {
     const part = afterThinkPart(text) ?? text;
-    const boxed = boxTokenContents(part);
+    const boxed = boxContents(part);
     if (boxed.length === 0 && strict) return null;
     const boxes = (boxed.length ? boxed : [part]).flatMap(readBoxes);
     return boxes;

@@ -3,19 +3,21 @@
  * from Python files). Extraction reads the first box of the response; the ground truth is read the same way.
  */
 
+import { afterThinkPart } from "../gate.ts";
 import { type BoxTuple, iou, pointSimilarity } from "../geometry.ts";
-import { BEGIN_OF_BOX, boxTokenContents, END_OF_BOX, parsePythonLiteral, visibleText } from "../grammar.ts";
+import { firstBoxSpan, parsePythonLiteral } from "../grammar.ts";
 import { editSimilarity, lcsRatio } from "../text.ts";
 import type { Extracted, Verdict, Verifier } from "../types.ts";
 import { rule } from "./common.ts";
 
 /** The text between the first `<|begin_of_box|>` and the next `<|end_of_box|>`; null when there is none. */
 export function firstBox(text: string): string | null {
-  const start = text.indexOf(BEGIN_OF_BOX);
-  if (start < 0) return null;
-  const end = text.indexOf(END_OF_BOX, start + BEGIN_OF_BOX.length);
-  if (end < 0) return null;
-  return text.slice(start + BEGIN_OF_BOX.length, end).trim();
+  return firstBoxSpan(text);
+}
+
+/** `[[010,20,…]]` → `[[10,20,…]]`: leading zeros in box integers (invalid in JSON and Python 3). */
+function stripLeadingZeros(text: string): string {
+  return text.replace(/\[\s*\[[\d\s,]+\]\s*\]/g, (list) => list.replace(/\b0+(\d)/g, "$1"));
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -38,11 +40,12 @@ export function extractAndroidAction(text: string): Record<string, unknown> | nu
   const body = firstBox(text);
   if (body === null) return null;
   let value: unknown;
+  const normalised = stripLeadingZeros(body);
   try {
-    value = JSON.parse(body);
+    value = JSON.parse(normalised);
   } catch {
     try {
-      value = parsePythonLiteral(body); // upstream used eval on model output (defect 9)
+      value = parsePythonLiteral(normalised); // upstream used eval on model output (defect 9)
     } catch {
       return null;
     }
@@ -296,7 +299,7 @@ export function parseWebAction(text: string): WebAction | null {
 
 /** Reads the WebVoyager action in the first box (the answer part is read directly: no `<answer>` needed). */
 export function extractWebAction(text: string): WebAction | null {
-  const body = firstBox(text) ?? boxTokenContents(text)[0] ?? null;
+  const body = firstBox(text);
   return body === null ? null : parseWebAction(body);
 }
 
@@ -366,12 +369,15 @@ class GuiVerifier<T extends object> implements Verifier {
     this.extract = extract;
     this.score = score;
   }
-  /** Reads the action from the visible part (after `</think>`), so boxes in the reasoning are ignored. */
+  /**
+   * Reads the action from the part after `</think>` (the spec's `^<think>…</think>(.*)$` extractor; the whole
+   * text when there is no think block), so boxes in the reasoning are ignored.
+   */
   extractAnswer(text: string): Extracted | null {
-    return this.extract(visibleText(text)) as Extracted | null;
+    return this.extract(afterThinkPart(text) ?? text) as Extracted | null;
   }
   extractGroundTruth(text: string): Extracted | null {
-    return this.extract(visibleText(text)) as Extracted | null;
+    return this.extract(afterThinkPart(text) ?? text) as Extracted | null;
   }
   /** Takes the image through the shared context (upstream's `image_path` name broke the call: defect 2). */
   judge(answer: Extracted, gt: Extracted): Verdict {
