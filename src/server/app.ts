@@ -186,6 +186,7 @@ export function createApp(options: ServerOptions): GlmvApp {
       }
       metrics.queueTime.observe((performance.now() - arrived) / 1000);
       running.add(controller);
+      const iterator = backend.chat(body.request, controller.signal)[Symbol.asyncIterator]();
       let finished = false;
       const finishOnce = () => {
         if (finished) return;
@@ -193,9 +194,10 @@ export function createApp(options: ServerOptions): GlmvApp {
         running.delete(controller);
         detach();
         release();
+        // Let the backend run its cleanup (it may be suspended after its last event).
+        void Promise.resolve(iterator.return?.()).catch(() => {});
       };
 
-      const iterator = backend.chat(body.request, controller.signal)[Symbol.asyncIterator]();
       let first: IteratorResult<ChatEvent>;
       try {
         first = await iterator.next();

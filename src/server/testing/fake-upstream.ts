@@ -121,14 +121,14 @@ export class FakeUpstream {
       if (this.options.version === null) return json(res, 404, { detail: "Not Found" });
       return json(res, 200, { version: this.options.version ?? "0.11.0" });
     }
-    if (req.method === "GET" && url === "/v1/models") {
+    if (req.method === "GET" && url.endsWith("/models")) {
       const ids = this.options.models ?? ["glm-4.5v"];
       return json(res, 200, {
         object: "list",
         data: ids.map((id) => ({ id, object: "model", owned_by: "vllm", max_model_len: 65536 })),
       });
     }
-    if (req.method === "POST" && url === "/v1/chat/completions") {
+    if (req.method === "POST" && url.endsWith("/chat/completions")) {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;

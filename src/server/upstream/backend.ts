@@ -38,7 +38,7 @@ import {
   upstreamBody,
 } from "./dialect.ts";
 import { type LocalMediaMode, prepareUpstreamMedia } from "./media.ts";
-import { UpstreamNormalizer } from "./normalize.ts";
+import { type ChunkTranslator, ContractPassThrough, UpstreamNormalizer } from "./normalize.ts";
 import { type Endpoint, endpointUrls, UpstreamPool } from "./pool.ts";
 
 /** One upstream server. */
@@ -237,16 +237,19 @@ export class UpstreamBackend implements ChatBackend {
         }
         throw error;
       }
+      // The slot on the endpoint is released before the final event: a consumer may stop there.
+      let released = false;
       try {
-        yield* this.generate(endpoint, info, response, request, {
-          familyId,
-          model,
-          emulate,
-          signal,
-          imageSizes: media.imageSizes,
-        });
+        const ctx = { familyId, model, emulate, signal, imageSizes: media.imageSizes };
+        for await (const event of this.generate(endpoint, info, response, request, ctx)) {
+          if (event.type === "done" && !released) {
+            released = true;
+            endpoint.inFlight--;
+          }
+          yield event;
+        }
       } finally {
-        endpoint.inFlight--;
+        if (!released) endpoint.inFlight--;
       }
       return;
     }
@@ -266,12 +269,15 @@ export class UpstreamBackend implements ChatBackend {
       imageSizes: ImageSize[];
     },
   ): AsyncGenerator<ChatEvent> {
-    const normalizer = new UpstreamNormalizer({
-      family: ctx.familyId,
-      enableThinking: request.enableThinking,
-      tools: request.tools,
-      upstreamParses: info.dialect === "glmv" || info.dialect === "zai",
-    });
+    const normalizer: ChunkTranslator =
+      info.dialect === "glmv"
+        ? new ContractPassThrough()
+        : new UpstreamNormalizer({
+            family: ctx.familyId,
+            enableThinking: request.enableThinking,
+            tools: request.tools,
+            upstreamParses: info.dialect === "zai",
+          });
     const state: StreamState = { finishReason: undefined, promptTokens: 0, completionTokens: 0, chunks: 0 };
     let thinkingTruncated = false;
     let imageSizes: ImageSize[] = ctx.imageSizes;

@@ -4,7 +4,7 @@
  * one upstream stream chunk becomes a dialect-free `UpstreamChunk`.
  */
 import type { FamilyId } from "../../protocol/families.ts";
-import type { ChatMessage, MessagePart } from "../../protocol/types.ts";
+import type { Box, ChatMessage, MessagePart } from "../../protocol/types.ts";
 import type { ChatRequest } from "../../runtime/types.ts";
 import { UnsupportedFeatureError } from "../errors.ts";
 
@@ -182,7 +182,7 @@ export interface UpstreamChunk {
   finishReason?: "stop" | "length" | "tool_calls";
   usage?: { promptTokens: number; completionTokens: number };
   /** glmv upstreams: the `glmv` extension of the final chunk. */
-  glmv?: { thinkingTruncated?: boolean; imageSizes?: { width: number; height: number }[] };
+  glmv?: { thinkingTruncated?: boolean; imageSizes?: { width: number; height: number }[]; boxes?: Box[] };
   /** An in-stream error event. */
   error?: { message: string; code?: string };
 }
@@ -230,6 +230,7 @@ export function readUpstreamChunk(json: unknown): UpstreamChunk {
     if (typeof ext.thinking_truncated === "boolean") out.glmv.thinkingTruncated = ext.thinking_truncated;
     if (Array.isArray(ext.image_sizes))
       out.glmv.imageSizes = ext.image_sizes as { width: number; height: number }[];
+    if (Array.isArray(ext.boxes)) out.glmv.boxes = (ext.boxes as { box: Box }[]).map((b) => b.box);
   }
   const choices = obj.choices as Record<string, unknown>[] | undefined;
   const choice = Array.isArray(choices) ? choices[0] : undefined;

@@ -41,7 +41,7 @@ interface PendingCall {
 }
 
 /** Turns upstream chunks into contract deltas and, at the end, the complete ParsedOutput. */
-export class UpstreamNormalizer {
+export class UpstreamNormalizer implements ChunkTranslator {
   private readonly family: FamilySpec;
   private readonly parser: StreamParser;
   private readonly thinkingOn: boolean;
@@ -242,4 +242,91 @@ function normaliseArguments(text: string): string {
   const trimmed = text.trim();
   if (trimmed === "") return "{}";
   return text;
+}
+
+/** What the backend needs from a translator of upstream chunks. */
+export interface ChunkTranslator {
+  push(chunk: UpstreamChunk): OutputDelta[];
+  forceClose(): { appended: string; deltas: OutputDelta[] };
+  finish(): { deltas: OutputDelta[]; output: ParsedOutput };
+  readonly answered: boolean;
+  readonly raw: string;
+}
+
+/**
+ * For glmv upstreams, whose stream already follows the contract: deltas pass through untouched (no
+ * re-parse, so nothing is trimmed or re-timed), and the final parse is rebuilt from them plus the
+ * upstream's `glmv` extension (boxes).
+ */
+export class ContractPassThrough implements ChunkTranslator {
+  private reasoning = "";
+  private content = "";
+  private readonly calls = new Map<number, ToolCall>();
+  private boxes: ParsedOutput["boxes"] = [];
+  answered = false;
+
+  get raw(): string {
+    return (this.reasoning ? `<think>${this.reasoning}</think>` : "") + this.content;
+  }
+
+  push(chunk: UpstreamChunk): OutputDelta[] {
+    const out: OutputDelta[] = [];
+    if (chunk.glmv?.boxes) this.boxes = chunk.glmv.boxes;
+    if (chunk.reasoning) {
+      this.reasoning += chunk.reasoning;
+      out.push({ reasoning_content: chunk.reasoning });
+    }
+    if (chunk.content) {
+      this.answered = true;
+      this.content += chunk.content;
+      out.push({ content: chunk.content });
+    }
+    for (const c of chunk.toolCalls ?? []) {
+      this.answered = true;
+      let call = this.calls.get(c.index);
+      if (!call) {
+        call = {
+          id: c.id ?? randomCallId(),
+          type: "function",
+          function: { name: c.name ?? "", arguments: "" },
+        };
+        this.calls.set(c.index, call);
+        out.push({
+          tool_calls: [
+            {
+              index: c.index,
+              id: call.id,
+              type: "function",
+              function: { name: call.function.name, arguments: "" },
+            },
+          ],
+        });
+      }
+      if (c.arguments) {
+        call.function.arguments += c.arguments;
+        out.push({ tool_calls: [{ index: c.index, function: { arguments: c.arguments } }] });
+      }
+    }
+    return out;
+  }
+
+  forceClose(): { appended: string; deltas: OutputDelta[] } {
+    return { appended: "", deltas: [] };
+  }
+
+  finish(): { deltas: OutputDelta[]; output: ParsedOutput } {
+    const calls = [...this.calls.entries()].sort((x, y) => x[0] - y[0]).map(([, c]) => c);
+    for (const c of calls) if (c.function.arguments.trim() === "") c.function.arguments = "{}";
+    return {
+      deltas: [],
+      output: {
+        reasoning: this.reasoning === "" ? null : this.reasoning,
+        content: this.content.trim() === "" ? null : this.content,
+        answer: null,
+        toolCalls: calls,
+        boxes: this.boxes,
+        reasoningTruncated: this.reasoning !== "" && !this.answered,
+      },
+    };
+  }
 }
