@@ -223,8 +223,15 @@ export interface LlamaBinding {
   devices: { name: string; description: string; type: number }[];
   /** The last log lines of llama.cpp (for error messages). */
   recentLog(): string;
-  /** Registers a JS abort check as a native callback (kept alive until `releaseCallbacks`). */
+  /** Registers a JS abort check as a native callback (kept alive for the thread's lifetime). */
   abortCallback(check: () => boolean): Ptr;
+  /**
+   * Points llama.cpp's (process-wide) logger at this thread's callback. Several engine workers share the logger,
+   * and a callback of a finished worker must never be called, so every session operation re-installs its own.
+   */
+  installLog(): void;
+  /** Resets llama.cpp's logger to its default (call before this thread's callbacks go away). */
+  uninstallLog(): void;
 }
 
 let loaded: LlamaBinding | undefined;
@@ -282,6 +289,12 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
     libDir,
     devices,
     recentLog: () => log.join("").trim(),
+    installLog() {
+      api.llama_log_set(cb, null);
+    },
+    uninstallLog() {
+      api.llama_log_set(null, null);
+    },
     abortCallback(check) {
       const reg = koffi.register(() => check(), koffi.pointer(AbortCallback));
       callbacks.push(reg);

@@ -175,6 +175,20 @@ export class LlamaSession {
     const facts = validateTextModel(opts.model);
     if (opts.mmproj) validateMmproj(opts.mmproj, facts.embeddingWidth);
     const b = loadLlama();
+    b.installLog();
+    try {
+      return await LlamaSession.openWith(b, facts, opts);
+    } catch (e) {
+      b.uninstallLog();
+      throw e;
+    }
+  }
+
+  private static async openWith(
+    b: LlamaBinding,
+    facts: TextModelFacts,
+    opts: SessionOptions,
+  ): Promise<LlamaSession> {
     const api = b.api;
     const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
     const contextSize = Math.floor(opts.contextSize ?? Math.min(facts.trainedContext, 8192));
@@ -288,6 +302,7 @@ export class LlamaSession {
 
   /** Number of tokens of a text (special tokens parsed). */
   countTokens(text: string): number {
+    this.b.installLog();
     return this.tokenize(text).length;
   }
 
@@ -439,6 +454,7 @@ export class LlamaSession {
 
   /** Runs one generation; `emit` receives text pieces as they are final. */
   generate(req: SessionRequest, abortFlag: Int32Array | null, emit: (text: string) => void): GenerateResult {
+    this.b.installLog();
     this.abortFlag = abortFlag;
     try {
       return this.run(req, emit);
@@ -730,6 +746,7 @@ export class LlamaSession {
     if (this.closed) return;
     this.closed = true;
     const api = this.b.api;
+    this.b.installLog();
     this.vision?.close();
     api.llama_set_abort_callback(this.ctx, null, null);
     api.llama_free(this.ctx);
@@ -747,6 +764,8 @@ export class LlamaSession {
     }
     native.free(this.bLogits);
     if (this.bEmbd) native.free(this.bEmbd);
+    // This thread's log callback must not outlive it (llama.cpp's logger is process-wide).
+    this.b.uninstallLog();
   }
 }
 
