@@ -341,7 +341,9 @@ describe("errors", () => {
     assert.equal(hub.cdnRequests().length, 0);
   });
 
-  test("the disk filling up while writing is a DiskFullError that keeps the partial file for a resume", async () => {
+  test("the disk filling up while writing is a DiskFullError that keeps the partial file for a resume", {
+    skip: !existsSync("/dev/full") && "needs /dev/full (Linux)",
+  }, async () => {
     // Make the .part file /dev/full, where every write fails with ENOSPC.
     const dir = join(home, "models", "test-org", "Tiny-GLM-4.6V-Flash-GGUF");
     const part = join(dir, "Tiny-GLM-4.6V-Flash-Q4_K_M.gguf.part");
