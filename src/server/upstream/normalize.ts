@@ -78,6 +78,9 @@ export class UpstreamNormalizer implements ChunkTranslator {
       thinking: options.enableThinking,
       tools: options.tools,
       idGenerator: this.nextId,
+      // Upstreams are asked for special tokens (skip_special_tokens: false), so a thinking model's `<think>`
+      // is always visible: output without it is content at once, not held until the end.
+      thinkOpenVisible: true,
     });
   }
 
