@@ -7,11 +7,13 @@ import { pullCommand } from "./pull.ts";
 import { rewardCommand } from "./reward.ts";
 import { rmCommand } from "./rm.ts";
 import { runCommand } from "./run.ts";
+import { serveCommand } from "./serve.ts";
 
 /** Every `glmv` subcommand, in the order `glmv --help` lists them. */
 export const commands: Command[] = [
   runCommand,
   chatCommand,
+  serveCommand,
   parseCommand,
   pullCommand,
   listCommand,
