@@ -6,50 +6,100 @@
 const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** The code points of a string (code units when it has no surrogate pairs, which is the common case). */
-export function codePoints(text: string): number[] {
-  const out: number[] = new Array(text.length);
+export function codePoints(text: string): Int32Array {
   if (!SURROGATE.test(text)) {
+    const out = new Int32Array(text.length);
     for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
     return out;
   }
-  out.length = 0;
-  for (const ch of text) out.push(ch.codePointAt(0)!);
-  return out;
+  const list: number[] = [];
+  for (const ch of text) list.push(ch.codePointAt(0)!);
+  return Int32Array.from(list);
 }
 
-/** For each symbol of `pattern`, the bit mask (per 32-bit block) of the positions where it occurs. */
-function positionMasks(pattern: number[], blocks: number): Map<number, Int32Array> {
-  const masks = new Map<number, Int32Array>();
-  for (let i = 0; i < pattern.length; i++) {
-    let mask = masks.get(pattern[i]);
-    if (!mask) {
-      mask = new Int32Array(blocks);
-      masks.set(pattern[i], mask);
+/**
+ * Per-symbol position masks of a pattern, 32 positions per block: ASCII symbols live in a reused typed array
+ * (no allocation, no hashing), others in a map.
+ */
+class PositionMasks {
+  private ascii = new Int32Array(128 * 8);
+  private blocks = 0;
+  private pattern: Int32Array = new Int32Array(0);
+  private readonly other = new Map<number, Int32Array>();
+
+  load(pattern: Int32Array, blocks: number): void {
+    if (this.ascii.length < 128 * blocks) this.ascii = new Int32Array(128 * blocks);
+    this.blocks = blocks;
+    this.pattern = pattern;
+    this.other.clear();
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i];
+      if (c < 128) this.ascii[c * blocks + (i >> 5)] |= 1 << (i & 31);
+      else {
+        let m = this.other.get(c);
+        if (!m) this.other.set(c, (m = new Int32Array(blocks)));
+        m[i >> 5] |= 1 << (i & 31);
+      }
     }
-    mask[i >> 5] |= 1 << (i & 31);
   }
-  return masks;
+  /** The mask of symbol `c` in block `k`. */
+  get(c: number, k: number): number {
+    if (c < 128) return this.ascii[c * this.blocks + k];
+    const m = this.other.get(c);
+    return m === undefined ? 0 : m[k];
+  }
+  /** Whether `c` occurs in the pattern at all. */
+  has(c: number): boolean {
+    if (c >= 128) return this.other.has(c);
+    for (let k = 0; k < this.blocks; k++) if (this.ascii[c * this.blocks + k] !== 0) return true;
+    return false;
+  }
+  /** Clears the ASCII table for the next pattern. */
+  reset(): void {
+    for (const c of this.pattern)
+      if (c < 128) for (let k = 0; k < this.blocks; k++) this.ascii[c * this.blocks + k] = 0;
+  }
 }
+
+const masks = new PositionMasks();
 
 /** Levenshtein distance between two code-point sequences. */
-export function levenshteinCodePoints(a: number[], b: number[]): number {
+export function levenshteinCodePoints(a: Int32Array, b: Int32Array): number {
   if (a.length < b.length) [a, b] = [b, a];
   // Vertical pattern = the shorter sequence b; columns = a.
   const n = b.length;
   const m = a.length;
   if (n === 0) return m;
   const blocks = (n + 31) >> 5;
-  const masks = positionMasks(b, blocks);
-  const empty = new Int32Array(blocks);
-  const pv = new Int32Array(blocks).fill(-1);
-  const mv = new Int32Array(blocks);
+  masks.load(b, blocks);
   const lastBit = 1 << ((n - 1) & 31);
   let score = n;
+  if (blocks === 1) {
+    let pv = -1;
+    let mv = 0;
+    for (let j = 0; j < m; j++) {
+      const eq = masks.get(a[j], 0);
+      const xv = eq | mv;
+      const xh = (((eq & pv) + pv) ^ pv) | eq;
+      let ph = mv | ~(xh | pv);
+      let mh = pv & xh;
+      if (ph & lastBit) score++;
+      else if (mh & lastBit) score--;
+      ph = (ph << 1) | 1;
+      mh <<= 1;
+      pv = mh | ~(xv | ph);
+      mv = ph & xv;
+    }
+    masks.reset();
+    return score;
+  }
+  const pv = new Int32Array(blocks).fill(-1);
+  const mv = new Int32Array(blocks);
   for (let j = 0; j < m; j++) {
-    const eqs = masks.get(a[j]) ?? empty;
+    const c = a[j];
     let hin = 1; // the top row grows by one per column
     for (let k = 0; k < blocks; k++) {
-      let eq = eqs[k];
+      let eq = masks.get(c, k);
       const pvk = pv[k];
       const mvk = mv[k];
       const xv = eq | mvk;
@@ -69,6 +119,7 @@ export function levenshteinCodePoints(a: number[], b: number[]): number {
     }
     score += hin;
   }
+  masks.reset();
   return score;
 }
 
@@ -96,20 +147,21 @@ export function lcsLength(a: string, b: string): number {
   const n = cb.length;
   if (n === 0) return 0;
   const blocks = (n + 31) >> 5;
-  const masks = positionMasks(cb, blocks);
+  masks.load(cb, blocks);
   const s = new Int32Array(blocks).fill(-1);
   for (let j = 0; j < ca.length; j++) {
-    const m = masks.get(ca[j]);
-    if (!m) continue;
+    const c = ca[j];
+    if (!masks.has(c)) continue;
     let carry = 0;
     for (let k = 0; k < blocks; k++) {
       const sk = s[k] >>> 0;
-      const u = (sk & m[k]) >>> 0;
+      const u = (sk & masks.get(c, k)) >>> 0;
       const sum = sk + u + carry;
       carry = sum > 0xffffffff ? 1 : 0;
       s[k] = (sum >>> 0) | (sk & ~u);
     }
   }
+  masks.reset();
   let zeros = 0;
   for (let k = 0; k < blocks; k++) {
     const width = k === blocks - 1 ? n - 32 * k : 32;
@@ -129,7 +181,10 @@ function popcount(x: number): number {
 /** `LCS / max(len)`; 1 for two empty strings. */
 export function lcsRatio(a: string, b: string): number {
   if (a === b) return 1;
-  const longest = Math.max(codePoints(a).length, codePoints(b).length);
+  const longest = Math.max(
+    SURROGATE.test(a) ? codePoints(a).length : a.length,
+    SURROGATE.test(b) ? codePoints(b).length : b.length,
+  );
   if (longest === 0) return 1;
   return lcsLength(a, b) / longest;
 }
