@@ -5,7 +5,14 @@ import { after, before, describe, it } from "node:test";
 import { MediaError } from "./errors.ts";
 import { smartResize, VIDEO_BUDGETS } from "./smart-resize.ts";
 import { makeVideo, pixelAt, rampLevel, tempDir } from "./test-media.ts";
-import { planVideo, prepareVideo, probeVideo, representativeFrames, selectExpression } from "./video.ts";
+import {
+  extractFrames,
+  planVideo,
+  prepareVideo,
+  probeVideo,
+  representativeFrames,
+  selectExpression,
+} from "./video.ts";
 
 const isMediaError = (code: string, pattern?: RegExp) => (e: unknown) =>
   e instanceof MediaError && e.code === code && (!pattern || pattern.test(e.message));
@@ -116,8 +123,19 @@ describe("prepareVideo", () => {
     assert.equal(reps[1].image, video.pairs[1].frames[0]);
   });
 
+  it("extracts 640 frames in one ffmpeg pass (the GLM-4.6V cap)", async () => {
+    const many = await makeVideo(dir, { width: 32, height: 32, seconds: 7, fps: 100 });
+    const info = await probeVideo(many);
+    const indices = Array.from({ length: 640 }, (_, i) => i);
+    const plan = { indices, size: { width: 28, height: 28 }, pairTimestamps: [], tokens: 0 };
+    const frames = await extractFrames(many, plan);
+    assert.equal(frames.length, 640);
+    assert.equal(info.totalFrames, 700);
+  });
+
   it("builds a select expression with escaped commas", () => {
-    assert.equal(selectExpression([0, 5, 5]), "eq(n\\,0)+eq(n\\,5)");
+    assert.equal(selectExpression([0, 5, 5]), "(eq(n\\,0)+eq(n\\,5))");
+    assert.equal(selectExpression([0, 5, 9]), "(eq(n\\,0)+(eq(n\\,5)+eq(n\\,9)))");
   });
 });
 

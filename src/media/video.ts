@@ -173,10 +173,18 @@ export function planVideo(info: VideoInfo, options: VideoOptions = {}): VideoPla
   return { indices, size, pairTimestamps, tokens: pairTimestamps.length * gridTokens(size) };
 }
 
-/** ffmpeg's `select` expression for a set of frame numbers. */
+/**
+ * ffmpeg's `select` expression for a set of frame numbers, as a balanced sum: ffmpeg's expression parser
+ * refuses a flat chain of a few hundred terms, but a tree of depth log2(n) is fine for GLM-V's 640 frames.
+ */
 export function selectExpression(indices: number[]): string {
   const unique = [...new Set(indices)];
-  return unique.map((i) => `eq(n\\,${i})`).join("+");
+  const build = (from: number, to: number): string => {
+    if (to - from === 1) return `eq(n\\,${unique[from]})`;
+    const mid = (from + to) >> 1;
+    return `(${build(from, mid)}+${build(mid, to)})`;
+  };
+  return unique.length === 0 ? "0" : build(0, unique.length);
 }
 
 /** Decodes exactly the planned frames, scaled to the plan's size, as RGB. Returns one buffer per unique index. */
