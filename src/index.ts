@@ -1,0 +1,2 @@
+/** glmv as a library. */
+export * from "./client/index.ts";
