@@ -1,4 +1,5 @@
 import type { Command } from "../command.ts";
+import { benchCommand } from "./bench.ts";
 import { chatCommand } from "./chat.ts";
 import { devCommand } from "./dev.ts";
 import { listCommand } from "./list.ts";
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   runCommand,
   chatCommand,
   serveCommand,
+  benchCommand,
   parseCommand,
   pullCommand,
   listCommand,
