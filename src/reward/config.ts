@@ -2,7 +2,7 @@
  * The reward configuration: the same YAML schema as upstream glmv_reward (spec §11.1), validated with errors
  * that name the offending key, plus the built-in default configuration covering every datasource.
  */
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { RewardConfigError } from "./errors.ts";
 import { type JudgeEndpoint, type JudgeSettings, missingPlaceholders } from "./judge.ts";
 import {
@@ -293,6 +293,8 @@ export function validateRewardConfig(input: unknown): RewardConfig {
 /** Parses and validates a YAML configuration; duplicate keys are errors. */
 export function parseRewardConfigYaml(text: string): RewardConfig {
   let doc: unknown;
+  // Loaded on first use: worker threads receive validated objects and never parse YAML.
+  const { parse: parseYaml } = createRequire(import.meta.url)("yaml") as typeof import("yaml");
   try {
     doc = parseYaml(text, { uniqueKeys: true });
   } catch (error) {

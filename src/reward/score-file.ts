@@ -104,7 +104,10 @@ export interface ScoreFileOptions {
   input: string;
   output: string;
   noJudge?: boolean;
-  /** Worker threads; 0 scores on the calling thread. Default: every core. */
+  /**
+   * Worker threads; 0 scores on the calling thread. Default: every core, but no more than one per MiB of
+   * input (a worker takes a fraction of a second to start, which small files do not repay).
+   */
   workers?: number;
   /** Start over instead of resuming after the lines already in the output. */
   restart?: boolean;
@@ -222,7 +225,9 @@ export async function scoreChunk(
 /** Scores a JSONL file into another (see the module comment). */
 export async function scoreJsonlFile(options: ScoreFileOptions): Promise<ScoreFileSummary> {
   const started = performance.now();
-  const workers = options.workers ?? availableParallelism();
+  const inputBytes = (await stat(options.input)).size;
+  const workers =
+    options.workers ?? Math.min(availableParallelism(), Math.max(1, Math.ceil(inputBytes / 2 ** 20)));
   const chunkSize = options.chunkSize ?? 256;
   const resumed = options.restart ? 0 : await completeLines(options.output);
   const total = options.countLines ? await countFileLines(options.input) : null;

@@ -40,7 +40,8 @@ Options:
                    every datasource name to its verifier and turns the LLM judge on only when GLMV_JUDGE_URL
                    (plus GLMV_JUDGE_API_KEY, GLMV_JUDGE_MODEL) is set
   --no-judge       turn every LLM judge off: verifiers decide by rules alone (decided_by "rule")
-  --workers N      worker threads (default: ${availableParallelism()}, every core; 0 = this thread)
+  --workers N      worker threads (default: every core, ${availableParallelism()} here, at most one per MiB of
+                   input; 0 = this thread)
   --restart        overwrite --output instead of resuming
   -h, --help       this text
 
@@ -143,7 +144,7 @@ async function runScore(argv: string[], io: CommandIO): Promise<number> {
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (!values.input) throw new UsageError("--input is required (a JSONL file of rollouts)");
   if (!values.output) throw new UsageError("--output is required (where the scored JSONL goes)");
-  let workers = availableParallelism();
+  let workers: number | undefined;
   if (values.workers !== undefined) {
     workers = Number(values.workers);
     if (!Number.isInteger(workers) || workers < 0)
