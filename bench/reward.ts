@@ -7,7 +7,8 @@
  * Measures, per dataset (median of --runs):
  *   direct    — the verifier's own extract + judge on the `_direct` pair (Python "verifier direct")
  *   pipeline  — getReward in batches of 16 on this thread, i.e. one core (Python "through get_reward")
- *   score xN  — `glmv reward score`'s file scorer with 1 worker and with every core (worker start included)
+ *   score xN  — `glmv reward score`'s file scorer on --score-items lines (the items repeated), with 1 worker
+ *               and with every core, wall clock, worker start-up included
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
@@ -43,6 +44,7 @@ const PYTHON: Record<string, { direct: number; pipeline: number; note?: string }
 const { values } = parseArgs({
   options: {
     items: { type: "string", default: "20000" },
+    "score-items": { type: "string", default: "100000" },
     runs: { type: "string", default: "3" },
     datasets: { type: "string" },
     "no-cores": { type: "boolean" },
@@ -135,6 +137,7 @@ console.log(
   `# ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? "cpu"}, ${cores} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`,
 );
 console.log("# one-core rates are items per CPU-second of the process (wall-clock rate in brackets)");
+console.log(`# score: ${values["score-items"]} lines per dataset, wall clock, 1 worker vs ${cores} workers`);
 console.log(
   "| dataset | direct | Python direct | ratio | pipeline, 1 core | Python get_reward | ratio (goal ≥ 3×) | score, 1 worker (wall) | score, all cores (wall) | mean reward |",
 );
@@ -159,19 +162,23 @@ try {
     let all = "–";
     if (!values["no-cores"]) {
       const file = join(dir, `${name}.jsonl`);
-      await writeFile(
-        file,
-        `${items.map(([prompt, response, gt]) => JSON.stringify({ prompt, response, gt, datasource })).join("\n")}\n`,
+      const lines = items.map(([prompt, response, gt]) =>
+        JSON.stringify({ prompt, response, gt, datasource }),
       );
-      one = fmt(await timeScore(file, 1, dir));
-      all = fmt(await timeScore(file, cores, dir));
+      const wanted = Number(values["score-items"]);
+      const repeated = Array.from({ length: wanted }, (_, i) => lines[i % lines.length]);
+      await writeFile(file, `${repeated.join("\n")}\n`);
+      const r1 = await timeScore(file, 1, dir);
+      const rn = await timeScore(file, cores, dir);
+      one = fmt(r1);
+      all = `${fmt(rn)} (${(rn / r1).toFixed(2)}× of 1 worker)`;
     }
     const py = PYTHON[name];
     const d = median(direct.map((r) => r.cpu));
     const p = median(pipeline.map((r) => r.cpu));
     const pw = median(pipeline.map((r) => r.wall));
     console.log(
-      `| ${name} | ${fmt(d)} | ${fmt(py.direct)} | ${ratio(d, py.direct)} | ${fmt(p)} (${fmt(pw)}) | ${fmt(py.pipeline)}${py.note ? ` (${py.note})` : ""} | ${ratio(p, py.pipeline)} | ${one} | ${all} (×${cores}) | ${mean.toFixed(3)} |`,
+      `| ${name} | ${fmt(d)} | ${fmt(py.direct)} | ${ratio(d, py.direct)} | ${fmt(p)} (${fmt(pw)}) | ${fmt(py.pipeline)}${py.note ? ` (${py.note})` : ""} | ${ratio(p, py.pipeline)} | ${one} | ${all} | ${mean.toFixed(3)} |`,
     );
   }
 } finally {

@@ -61,7 +61,7 @@ async function runFile(name: string, lines: string[], workers: number, extra: { 
     input,
     output,
     workers,
-    chunkSize: 7,
+    chunkSize: 1,
     onProblem: (p) => problems.push(p),
     ...extra,
   });

@@ -5,7 +5,6 @@
 import { createReadStream } from "node:fs";
 import { open, stat, truncate } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import type { RewardConfig } from "./config.ts";
 import { RewardSystem } from "./pipeline.ts";
@@ -166,10 +165,42 @@ async function countFileLines(path: string): Promise<number> {
   return last === 10 ? count : count + 1;
 }
 
-interface ChunkResult {
-  lines: string[];
-  rewards: number[];
+/** What scoring one chunk of input gives back. */
+export interface ChunkResult {
+  /** The output lines, each followed by a newline. */
+  text: string;
+  count: number;
+  rewardSum: number;
   problems: string[];
+}
+
+/**
+ * Scores a chunk of raw JSONL bytes (whole lines; a final newline optional) on the calling thread.
+ * `startLine` is the 1-based number of its first line.
+ */
+export async function scoreChunk(
+  system: RewardSystem,
+  startLine: number,
+  bytes: Uint8Array,
+): Promise<ChunkResult> {
+  const text = new TextDecoder().decode(bytes);
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  const scored = await Promise.all(
+    lines.map((line, i) => {
+      const clean = line.endsWith("\r") ? line.slice(0, -1) : line;
+      return scoreLine(system, clean, startLine + i);
+    }),
+  );
+  let out = "";
+  let rewardSum = 0;
+  const problems: string[] = [];
+  for (const s of scored) {
+    out += `${s.json}\n`;
+    rewardSum += s.reward;
+    if (s.problem) problems.push(s.problem);
+  }
+  return { text: out, count: scored.length, rewardSum, problems };
 }
 
 /** A pool of scoring workers, each holding its own RewardSystem. */
@@ -197,10 +228,13 @@ class WorkerPool {
       this.workers.push(worker);
     }
   }
-  run(id: number, startLine: number, lines: string[]): Promise<ChunkResult> {
+  run(id: number, startLine: number, bytes: Uint8Array): Promise<ChunkResult> {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.workers[this.next++ % this.workers.length].postMessage({ id, startLine, lines });
+      // The bytes are transferred, not copied.
+      this.workers[this.next++ % this.workers.length].postMessage({ id, startLine, bytes }, [
+        bytes.buffer as ArrayBuffer,
+      ]);
     });
   }
   async close(): Promise<void> {
@@ -208,18 +242,10 @@ class WorkerPool {
   }
 }
 
-/** Scores a chunk of lines on the calling thread. */
-export async function scoreChunk(
-  system: RewardSystem,
-  startLine: number,
-  lines: string[],
-): Promise<ChunkResult> {
-  const scored = await Promise.all(lines.map((text, i) => scoreLine(system, text, startLine + i)));
-  return {
-    lines: scored.map((s) => s.json),
-    rewards: scored.map((s) => s.reward),
-    problems: scored.flatMap((s) => (s.problem ? [s.problem] : [])),
-  };
+function countNewlines(buf: Uint8Array, from = 0, to = buf.length): number {
+  let n = 0;
+  for (let i = buf.indexOf(10, from); i >= 0 && i < to; i = buf.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 /** Scores a JSONL file into another (see the module comment). */
@@ -228,7 +254,7 @@ export async function scoreJsonlFile(options: ScoreFileOptions): Promise<ScoreFi
   const inputBytes = (await stat(options.input)).size;
   const workers =
     options.workers ?? Math.min(availableParallelism(), Math.max(1, Math.ceil(inputBytes / 2 ** 20)));
-  const chunkSize = options.chunkSize ?? 256;
+  const chunkBytes = (options.chunkSize ?? 256) * 1024; // about chunkSize lines of 1 KiB
   const resumed = options.restart ? 0 : await completeLines(options.output);
   const total = options.countLines ? await countFileLines(options.input) : null;
   const out = await open(options.output, options.restart || resumed === 0 ? "w" : "a");
@@ -239,37 +265,51 @@ export async function scoreJsonlFile(options: ScoreFileOptions): Promise<ScoreFi
   const maxInFlight = Math.max(2, workers * 3);
   const flush = async () => {
     const r = await inFlight.shift()!;
-    await out.write(r.lines.length ? `${r.lines.join("\n")}\n` : "");
-    summary.scored += r.lines.length;
-    for (const reward of r.rewards) summary.rewardSum += reward;
+    if (r.text) await out.write(r.text);
+    summary.scored += r.count;
+    summary.rewardSum += r.rewardSum;
     summary.problems += r.problems.length;
     for (const p of r.problems) options.onProblem?.(p);
     options.onProgress?.(resumed + summary.scored, total, resumed);
   };
   try {
-    const rl = createInterface({
-      input: createReadStream(options.input),
-      crlfDelay: Number.POSITIVE_INFINITY,
-    });
-    let lineNumber = 0;
-    let chunk: string[] = [];
-    let chunkStart = resumed + 1;
     let id = 0;
-    const submit = async () => {
-      if (chunk.length === 0) return;
-      const lines = chunk;
-      chunk = [];
-      inFlight.push(pool ? pool.run(id++, chunkStart, lines) : scoreChunk(local!, chunkStart, lines));
-      chunkStart += lines.length;
+    let nextLine = 1; // number of the first line of the pending bytes
+    let toSkip = resumed;
+    let carry: Uint8Array = new Uint8Array(0);
+    const submit = async (bytes: Uint8Array) => {
+      if (bytes.length === 0) return;
+      const lines = countNewlines(bytes) + (bytes[bytes.length - 1] === 10 ? 0 : 1);
+      const own =
+        bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+      inFlight.push(pool ? pool.run(id++, nextLine, own) : scoreChunk(local!, nextLine, own));
+      nextLine += lines;
       if (inFlight.length >= maxInFlight) await flush();
     };
-    for await (const line of rl) {
-      lineNumber++;
-      if (lineNumber <= resumed) continue;
-      chunk.push(line);
-      if (chunk.length >= chunkSize) await submit();
+    for await (const piece of createReadStream(options.input, {
+      highWaterMark: chunkBytes,
+    }) as AsyncIterable<Buffer>) {
+      let data: Uint8Array = carry.length ? Buffer.concat([carry, piece]) : piece;
+      while (toSkip > 0 && data.length > 0) {
+        const nl = data.indexOf(10);
+        if (nl < 0) break;
+        data = data.subarray(nl + 1);
+        toSkip--;
+        nextLine++;
+      }
+      if (toSkip > 0) {
+        carry = data.length ? Uint8Array.from(data) : new Uint8Array(0);
+        continue;
+      }
+      const last = data.lastIndexOf(10);
+      if (last < 0) {
+        carry = Uint8Array.from(data);
+        continue;
+      }
+      carry = Uint8Array.from(data.subarray(last + 1));
+      await submit(Uint8Array.from(data.subarray(0, last + 1)));
     }
-    await submit();
+    if (toSkip === 0) await submit(carry);
     while (inFlight.length) await flush();
   } finally {
     await out.close();

@@ -7,7 +7,7 @@ import { scoreChunk } from "./score-file.ts";
 const { config, noJudge } = workerData as { config: RewardConfig; noJudge: boolean };
 const system = new RewardSystem(config, { noJudge });
 
-parentPort!.on("message", async (m: { id: number; startLine: number; lines: string[] }) => {
-  const result = await scoreChunk(system, m.startLine, m.lines);
+parentPort!.on("message", async (m: { id: number; startLine: number; bytes: Uint8Array }) => {
+  const result = await scoreChunk(system, m.startLine, m.bytes);
   parentPort!.postMessage({ id: m.id, ...result });
 });
