@@ -100,6 +100,8 @@ class CountingVerifier implements Verifier {
     if (a === g) return rule(1);
     const x = parseCount(a);
     const y = parseCount(g);
+    // Two readable counts decide by rule, a mismatch included (upstream sent a mismatch of two integers on to
+    // the judge, which can only agree that 12 is not 13).
     if (x !== null && y !== null) return rule(x === y ? 1 : 0);
     return judgeOrZero(this.deps.judge, a, g, context);
   }
