@@ -68,3 +68,24 @@ test("flash attention path agrees with the explicit soft-max path", () => {
     b.close();
   }
 });
+
+test("evicting cached graphs keeps results exact when grids alternate", () => {
+  const config = tinyVisionConfig(32);
+  const weights = randomVisionWeights(config, { seed: 3, mergerWidth: 64 });
+  const enc = VisionTower.fromHostWeights(config, weights, {
+    threads: 1,
+    flashAttention: false,
+    maxCachedGraphs: 1,
+  });
+  try {
+    const a = patchifyImage(noise(84, 56, 1));
+    const b = patchifyImage(noise(56, 112, 2));
+    const first = enc.encode(a);
+    const second = enc.encode(b);
+    assert.deepEqual(enc.encode(a), first);
+    assert.deepEqual(enc.encode(b), second);
+  } finally {
+    enc.close();
+  }
+  assert.throws(() => enc.encode(patchifyImage(noise(28, 28, 1))), /closed/);
+});
