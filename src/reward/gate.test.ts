@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { afterThinkPart, formatGateFailure, isLanguageMixed, singleBox, thinkAnswerPart } from "./gate.ts";
+import {
+  afterThinkPart,
+  englishWordCount,
+  formatGateFailure,
+  isLanguageMixed,
+  singleBox,
+  thinkAnswerPart,
+} from "./gate.ts";
 
 const BOX = (x: string) => `<|begin_of_box|>${x}<|end_of_box|>`;
 
@@ -70,4 +77,20 @@ test("answer parts: think/answer, after-think with the <answer> wrapper removed 
   assert.equal(singleBox(" 5 ", false), "5");
   assert.equal(singleBox(`${BOX("1")}${BOX("2")}`, false), null);
   assert.equal(singleBox("\\boxed{\\frac{1}{2}}", true), "\\frac{1}{2}");
+});
+
+test("englishWordCount matches Python's \\b[a-zA-Z]{2,}\\b (Unicode word boundaries)", () => {
+  const python = /(?<![\p{L}\p{N}_])[a-zA-Z]{2,}(?![\p{L}\p{N}_])/gu;
+  const alphabet = ["a", "b", "Z", " ", "1", "_", "中", "é", ".", "x", "\n", "😀", "-"];
+  let seed = 11;
+  for (let k = 0; k < 400; k++) {
+    let s = "";
+    const len = k % 40;
+    for (let i = 0; i < len; i++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      s += alphabet[seed % alphabet.length];
+    }
+    assert.equal(englishWordCount(s), s.match(python)?.length ?? 0, JSON.stringify(s));
+  }
+  assert.equal(englishWordCount("the cat, a dog; word中 über x2 ab_c to"), 4);
 });

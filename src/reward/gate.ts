@@ -43,25 +43,79 @@ export function formatGateFailure(text: string): string | null {
   return null;
 }
 
-const CJK = /[\u4e00-\u9fff]/g;
-// Python's \b is Unicode-aware: a Latin run glued to CJK or accented letters is not a word there.
-const ENGLISH_WORD = /(?<![\p{L}\p{N}_])[a-zA-Z]{2,}(?![\p{L}\p{N}_])/gu;
+const WORD_CHAR = /[\p{L}\p{N}_]/u;
+
+/** Whether a UTF-16 unit (with its neighbour for surrogates) is a Unicode word character, as Python's \w. */
+function isWordChar(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  if (c >= 0xdc00 && c <= 0xdfff && i > 0) return WORD_CHAR.test(text.slice(i - 1, i + 1));
+  if (c >= 0xd800 && c <= 0xdbff) return WORD_CHAR.test(text.slice(i, i + 2));
+  return WORD_CHAR.test(text[i]);
+}
 
 function isLongChinese(paragraph: string): boolean {
   if (paragraph.length < 50) return false;
-  const n = paragraph.match(CJK)?.length ?? 0;
+  let n = 0;
+  for (let i = 0; i < paragraph.length; i++) {
+    const c = paragraph.charCodeAt(i);
+    if (c >= 0x4e00 && c <= 0x9fff) n++;
+  }
   return n >= 50 && n / paragraph.length > 0.8;
 }
+
+const isSpace = (c: number) =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  c === 0x3000 ||
+  c === 0xa0 ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x85 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x1680 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  (c >= 0x1c && c <= 0x1f);
 
 function tokenCount(paragraph: string): number {
   let n = 0;
   let inToken = false;
   for (let i = 0; i < paragraph.length; i++) {
-    const c = paragraph.charCodeAt(i);
-    const space =
-      c === 32 || (c >= 9 && c <= 13) || c === 0x3000 || c === 0xa0 || c === 0x2028 || c === 0x2029;
+    const space = isSpace(paragraph.charCodeAt(i));
     if (!space && !inToken) n++;
     inToken = !space;
+  }
+  return n;
+}
+
+/** Count of `\b[a-zA-Z]{2,}\b` matches with Python's Unicode word boundaries. */
+export function englishWordCount(text: string): number {
+  let n = 0;
+  let i = 0;
+  const len = text.length;
+  while (i < len) {
+    const c = text.charCodeAt(i);
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+    if (!letter) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < len) {
+      const d = text.charCodeAt(i);
+      if (!((d >= 65 && d <= 90) || (d >= 97 && d <= 122))) break;
+      i++;
+    }
+    // A run of ASCII letters is a word when it has 2+ letters and no word character touches either end.
+    if (
+      i - start >= 2 &&
+      (start === 0 || !isWordChar(text, start - 1)) &&
+      (i === len || !isWordChar(text, i))
+    )
+      n++;
+    // Skip the rest of a longer word (digits, accents…) so that its tail is not counted.
+    while (i < len && isWordChar(text, i)) i++;
   }
   return n;
 }
@@ -69,7 +123,7 @@ function tokenCount(paragraph: string): number {
 function isLongEnglish(paragraph: string): boolean {
   const tokens = tokenCount(paragraph);
   if (tokens < 200) return false; // 200 words need at least 200 tokens
-  const words = paragraph.match(ENGLISH_WORD)?.length ?? 0;
+  const words = englishWordCount(paragraph);
   return words >= 200 && words / (tokens + 1e-5) > 0.7;
 }
 
