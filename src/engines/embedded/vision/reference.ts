@@ -64,28 +64,28 @@ function layerNorm(x: Float64Array, dim: number, w: ArrayLike<number>, b: ArrayL
   return y;
 }
 
-/** erf with |error| < 1.2e-7 (Numerical Recipes erfc Chebyshev fit), good enough for an f32 comparison. */
+/** erf to float64 precision: Maclaurin series below 2, the erfc continued fraction (200 terms) above. */
 export function erf(x: number): number {
   const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t *
-          (1.00002368 +
-            t *
-              (0.37409196 +
-                t *
-                  (0.09678418 +
-                    t *
-                      (-0.18628806 +
-                        t *
-                          (0.27886807 +
-                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? 1 - r : r - 1;
+  let r: number;
+  if (z < 2) {
+    // erf(z) = 2/√π · Σ (−1)ⁿ z^(2n+1) / (n! (2n+1))
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 200; n++) {
+      term *= (-z * z) / n;
+      const add = term / (2 * n + 1);
+      sum += add;
+      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
+    }
+    r = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + …)))), evaluated from the tail.
+    let f = z;
+    for (let k = 200; k >= 1; k--) f = z + k / 2 / f;
+    r = 1 - Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+  }
+  return x < 0 ? -r : r;
 }
 
 const silu = (v: number) => v / (1 + Math.exp(-v));
