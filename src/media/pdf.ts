@@ -269,19 +269,25 @@ export async function preparePdf(
     );
   }
   try {
-    const sizes: PageSize[] = [];
-    const viewports = [];
-    for (let n = 1; n <= doc.numPages; n++) {
+    // Only the pages that can be rendered are opened (a huge document costs no more than its first 60 pages).
+    const selected =
+      options.pages === undefined
+        ? Array.from({ length: doc.numPages }, (_, i) => i + 1)
+        : parsePageRange(options.pages, doc.numPages, input);
+    const candidates = selected.slice(0, Math.max(1, options.maxPages ?? DEFAULT_MAX_PAGES));
+    const sizes: PageSize[] = Array.from({ length: doc.numPages }, () => ({ width: 0, height: 0 }));
+    const viewports = new Map<number, ReturnType<Awaited<ReturnType<typeof doc.getPage>>["getViewport"]>>();
+    for (const n of candidates) {
       const page = await doc.getPage(n);
       const vp = page.getViewport({ scale: 1 });
-      sizes.push({ width: vp.width, height: vp.height });
-      viewports.push(vp);
+      sizes[n - 1] = { width: vp.width, height: vp.height };
+      viewports.set(n, vp);
     }
-    const plan = planPages(sizes, { ...options, input });
+    const plan = planPages(sizes, { ...options, pages: selected, input });
     const images: PreparedImage[] = [];
     for (const p of plan.pages) {
       const page = await doc.getPage(p.page);
-      const viewport = viewports[p.page - 1];
+      const viewport = viewports.get(p.page)!;
       const canvas = createCanvas(p.grid.width, p.grid.height);
       const context = canvas.getContext("2d");
       context.fillStyle = "#ffffff";

@@ -162,6 +162,7 @@ export async function makeVideo(dir: string, spec: VideoSpec = {}): Promise<stri
       : `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`;
     args.push("-i", source);
     if (extension === "webm") args.push("-c:v", "libvpx", "-b:v", "200k");
+    else if (extension === "ogv") args.push("-c:v", "libtheora");
     else if (spec.ramp)
       args.push("-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p");
     else args.push("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { detectType } from "./detect.ts";
 import { MediaError } from "./errors.ts";
 import { smartResize, VIDEO_BUDGETS } from "./smart-resize.ts";
 import { makeVideo, pixelAt, rampLevel, tempDir } from "./test-media.ts";
@@ -86,6 +87,17 @@ describe("prepareVideo", () => {
     assert.equal(video.pairs.length, 1);
   });
 
+  for (const extension of ["mov", "mkv", "avi", "ts", "flv", "ogv"]) {
+    it(`reads ${extension.toUpperCase()} through the same path, detected by content`, async () => {
+      const path = await makeVideo(dir, { width: 64, height: 48, seconds: 1, fps: 10, extension });
+      const bytes = new Uint8Array(await readFile(path));
+      assert.equal(detectType(bytes)?.kind, "video");
+      const video = await prepareVideo(bytes, { family: "glm-4.1v-thinking" });
+      assert.equal(video.pairs.length, 1);
+      assert.deepEqual([video.originalWidth, video.originalHeight], [64, 48]);
+    });
+  }
+
   it("applies the container's rotation: a 64×48 clip rotated 90° is 48×64", async () => {
     const rotated = await makeVideo(dir, { width: 64, height: 48, seconds: 1, fps: 4, rotate: 90 });
     const info = await probeVideo(rotated);
@@ -162,6 +174,15 @@ describe("prepareVideo: errors", () => {
     const broken = join(dir, "broken.mp4");
     await writeFile(broken, bytes.subarray(0, 200));
     await assert.rejects(prepareVideo(broken), isMediaError("corrupt", /ffprobe cannot read/));
+  });
+  it("never lets ffmpeg follow a playlist to another file or URL", async () => {
+    const good = await makeVideo(dir, { seconds: 1 });
+    const playlist = join(dir, "list.m3u8");
+    await writeFile(
+      playlist,
+      `#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nfile://${good}\n#EXT-X-ENDLIST\n`,
+    );
+    await assert.rejects(probeVideo(playlist), isMediaError("corrupt"));
   });
   it("says how to install ffmpeg when it is missing", async () => {
     const good = await makeVideo(dir, { seconds: 1 });

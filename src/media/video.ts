@@ -58,6 +58,17 @@ export interface VideoPlan {
 
 const DEFAULT_TIMEOUT_MS = 600_000;
 
+/**
+ * Input options for every ffmpeg/ffprobe run: only plain files, and only the container demuxers glmv accepts,
+ * so a playlist (HLS, concat) can never make ffmpeg open other files or URLs.
+ */
+export const INPUT_GUARD = [
+  "-protocol_whitelist",
+  "file",
+  "-format_whitelist",
+  "mov,matroska,avi,mpegts,flv,ogg",
+];
+
 function parseRate(rate: string | undefined): number | undefined {
   if (!rate) return undefined;
   const [num, den] = rate.split("/").map(Number);
@@ -84,7 +95,7 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
   const input = options.input ?? path;
   const result = await runTool(
     FFPROBE,
-    ["-v", "error", "-show_streams", "-show_format", "-of", "json", path],
+    ["-v", "error", ...INPUT_GUARD, "-show_streams", "-show_format", "-of", "json", path],
     { command: options.ffprobePath, timeoutMs: options.timeoutMs ?? 60_000, input, maxStdout: 4 << 20 },
   );
   if (result.code !== 0) {
@@ -210,6 +221,7 @@ export async function extractFrames(
         "-hide_banner",
         "-v",
         "error",
+        ...INPUT_GUARD,
         "-i",
         path,
         "-map",
