@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { defaultRewardConfig, validateRewardConfig } from "./config.ts";
-import { RewardInputError, UnknownDatasourceError } from "./errors.ts";
+import { RewardConfigError, RewardInputError, UnknownDatasourceError } from "./errors.ts";
 import { getReward, RewardSystem, replaceNegativeInfinity } from "./pipeline.ts";
 import { startJudgeServer } from "./testing/judge-server.ts";
 import type { Verifier } from "./types.ts";
@@ -215,4 +215,21 @@ test("the LLM judge through the pipeline, over loopback HTTP; without it verifie
     datasource: "sci",
   });
   assert.deepEqual([down.reward, down.decidedBy], [0, "error"]);
+});
+
+test("a datasource mapped to long_doc (configuration only) is a configuration error naming the key", () => {
+  const config = validateRewardConfig({
+    datasource_reward_config_mapping: { docs: "ld" },
+    reward_configs: { ld: { verifier_type: "long_doc", llm_judge_url: ["http://a"], llm_model: ["m"] } },
+  });
+  assert.throws(
+    () =>
+      new RewardSystem(config).scoreItem({
+        prompt: "",
+        response: gated("x"),
+        gt: gated("x"),
+        datasource: "docs",
+      }),
+    (e: unknown) => e instanceof RewardConfigError && e.key === "reward_configs.ld.verifier_type",
+  );
 });
