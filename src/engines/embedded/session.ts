@@ -76,6 +76,9 @@ type PromptSpan =
       emb?: VisionEmbeddings;
     };
 
+/** Decode steps slower than this get the in-graph abort check (see `abortHook`). */
+const SLOW_STEP_MS = 25;
+
 const DEFAULTS = { temperature: 0.8, topP: 0.6, topK: 0, minP: 0, repetitionPenalty: 1, penaltyLastN: 64 };
 
 /** Cheap content hash of media pixels (FNV-1a over a strided sample + the size), for prefix reuse keys. */
@@ -121,6 +124,8 @@ export class LlamaSession {
   private vLogits: Int8Array;
   private vEmbd: Float32Array | null = null;
   private stopIds = new Set<number>();
+  private abortCb: Ptr;
+  private abortHookOn = false;
   private specialIds = new Map<string, number>();
 
   private constructor(
@@ -166,8 +171,7 @@ export class LlamaSession {
       const id = this.specialIds.get(s);
       if (id !== undefined) this.stopIds.add(id);
     }
-    const abortCb = b.abortCallback(() => this.abortFlag !== null && Atomics.load(this.abortFlag, 0) !== 0);
-    api.llama_set_abort_callback(ctx, abortCb, null);
+    this.abortCb = b.abortCallback(() => this.abortFlag !== null && Atomics.load(this.abortFlag, 0) !== 0);
   }
 
   /** Validates the files, loads the model, creates the context and (with an mmproj) the vision encoder. */
@@ -420,6 +424,17 @@ export class LlamaSession {
     return performance.now() - t0;
   }
 
+  /**
+   * Turns llama.cpp's in-graph abort check on or off. It costs one JS call per graph node (~340 per decode of the
+   * benchmark model), so it is on for prefill batches and for decode steps slower than SLOW_STEP_MS only; faster
+   * steps are checked between tokens, which already answers an abort within one step.
+   */
+  private abortHook(on: boolean): void {
+    if (on === this.abortHookOn) return;
+    this.abortHookOn = on;
+    this.b.api.llama_set_abort_callback(this.ctx, on ? this.abortCb : null, null);
+  }
+
   /** Decodes the staged batch; on failure drops its items (cache index `first` on) and throws. */
   private decodeOrThrow(n: number, embd: boolean, first: number): number {
     const batch = {
@@ -548,6 +563,7 @@ export class LlamaSession {
         if (isLast) this.vLogits[m - 1] = 1;
         const first = this.cache.length;
         for (let k = 0; k < m; k++) this.cache.push({ key: keys[i + k], t: pos.t[i + k] });
+        this.abortHook(true);
         const rc = this.decodeOrThrow(m, s.kind === "grid", first);
         if (rc === 2) {
           // Aborted inside the batch: drop whatever part of it reached the cache.
@@ -584,6 +600,7 @@ export class LlamaSession {
     let finish: FinishReason = "length";
     let stopAt = -1;
     const tDecode0 = performance.now();
+    let lastStepMs = 0;
     const push = (piece: string) => {
       text += piece;
       if (stops.length) {
@@ -674,7 +691,10 @@ export class LlamaSession {
         }
         const first = this.cache.length;
         for (let k = 0; k < pending.length; k++) this.cache.push({ key: pending[k], t: this.nextPos + k });
+        this.abortHook(lastStepMs > SLOW_STEP_MS);
+        const tStep = performance.now();
         const rc = this.decodeOrThrow(pending.length, false, first);
+        lastStepMs = performance.now() - tStep;
         if (rc === 2) {
           this.truncateCache(first);
           finish = "abort";

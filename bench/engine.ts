@@ -1,0 +1,337 @@
+/**
+ * `npm run bench:engine`: glmv's embedded engine vs a plain synchronous C-API loop over the same llama.cpp
+ * libraries, in one run, on the ~344M benchmark model (hidden 1024, 16 layers; engine-notes §1).
+ *
+ *   prefill: one 512-token prompt batch (n_batch = n_ubatch = 512, n_ctx 1024)
+ *   decode:  128 greedy steps after a 2-token prompt (sample + detokenize + decode per step, as llama-bench tg)
+ *
+ * The reference is written here directly with koffi (main thread, no worker, no glmv code). Runs are interleaved
+ * (reference, glmv, reference, …) after one warm-up each; medians are reported.
+ *
+ * Options: --quant q4_0|q8_0|f16 (default q4_0), --threads N (default 2), --runs N (default 3), --model PATH
+ * (skip generation), --json.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import koffi from "koffi";
+import { loadEmbeddedEngine } from "../src/engines/embedded/engine.ts";
+import { type TinyQuant, writeTinyModel } from "../src/engines/tiny/model.ts";
+
+const { values } = parseArgs({
+  options: {
+    quant: { type: "string", default: "q4_0" },
+    threads: { type: "string", default: "2" },
+    runs: { type: "string", default: "3" },
+    model: { type: "string" },
+    json: { type: "boolean" },
+  },
+});
+const threads = Number(values.threads);
+const runs = Number(values.runs);
+const quant = values.quant as TinyQuant;
+const PP = 512;
+const TG = 128;
+const CTX = 1024;
+
+function benchModel(): string {
+  if (values.model) return values.model;
+  const dir = join(import.meta.dirname, "out", `bench-${quant}`);
+  const path = join(dir, "model.gguf");
+  if (!existsSync(path)) {
+    process.stderr.write(`writing the benchmark model (${quant}) to ${path} …\n`);
+    writeTinyModel(dir, { size: "bench", quant });
+  }
+  return path;
+}
+
+// ---------------------------------------------------------------- reference: plain C API through koffi
+function reference(modelPath: string) {
+  const req = createRequire(import.meta.url);
+  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
+  const libDir = join(dirname(dirname(req.resolve(pkg))), "bins", `${process.platform}-${process.arch}`);
+  const files = readdirSync(libDir);
+  const lib = (re: RegExp) => koffi.load(join(libDir, files.find((f) => re.test(f))!));
+  lib(/^libggml-base\.so$/);
+  const ggml = lib(/^libggml\.v[\d.]+\.so$|^libggml\.so$/);
+  const llama = lib(/^libllama\.v[\d.]+\.so$|^libllama\.so$/);
+  koffi.struct("bench_model_params", {
+    devices: "void*",
+    tensor_buft_overrides: "void*",
+    n_gpu_layers: "int32",
+    split_mode: "int32",
+    load_mode: "int32",
+    lazy_mode: "int32",
+    main_gpu: "int32",
+    tensor_split: "void*",
+    progress_callback: "void*",
+    progress_callback_user_data: "void*",
+    kv_overrides: "void*",
+    vocab_only: "bool",
+    check_tensors: "bool",
+    use_extra_bufts: "bool",
+    no_host: "bool",
+    no_alloc: "bool",
+    load_mtp: "bool",
+  });
+  koffi.struct("bench_context_params", {
+    n_ctx: "uint32",
+    n_batch: "uint32",
+    n_ubatch: "uint32",
+    n_seq_max: "uint32",
+    n_rs_seq: "uint32",
+    n_outputs_max: "uint32",
+    n_outputs_max_per_seq: "uint32",
+    n_threads: "int32",
+    n_threads_batch: "int32",
+    ctx_type: "int32",
+    rope_scaling_type: "int32",
+    pooling_type: "int32",
+    attention_type: "int32",
+    flash_attn_type: "int32",
+    rope_freq_base: "float",
+    rope_freq_scale: "float",
+    yarn_ext_factor: "float",
+    yarn_attn_factor: "float",
+    yarn_beta_fast: "float",
+    yarn_beta_slow: "float",
+    yarn_orig_ctx: "uint32",
+    defrag_thold: "float",
+    cb_eval: "void*",
+    cb_eval_user_data: "void*",
+    type_k: "int32",
+    type_v: "int32",
+    abort_callback: "void*",
+    abort_callback_data: "void*",
+    embeddings: "bool",
+    offload_kqv: "bool",
+    no_perf: "bool",
+    op_offload: "bool",
+    swa_full: "bool",
+    kv_unified: "bool",
+    samplers: "void*",
+    n_samplers: "size_t",
+    ctx_other: "void*",
+  });
+  koffi.struct("bench_batch", {
+    n_tokens: "int32",
+    token: "void*",
+    embd: "void*",
+    pos: "void*",
+    n_seq_id: "void*",
+    seq_id: "void*",
+    logits: "void*",
+  });
+  koffi.struct("bench_chain_params", { no_perf: "bool" });
+  const f = {
+    loadAll: ggml.func("void ggml_backend_load_all_from_path(const char*)"),
+    devCount: ggml.func("size_t ggml_backend_dev_count()"),
+    logSet: llama.func("void llama_log_set(void*, void*)"),
+    init: llama.func("void llama_backend_init()"),
+    mparams: llama.func("bench_model_params llama_model_default_params()"),
+    cparams: llama.func("bench_context_params llama_context_default_params()"),
+    load: llama.func("void* llama_model_load_from_file(const char*, bench_model_params)"),
+    ctxInit: llama.func("void* llama_init_from_model(void*, bench_context_params)"),
+    vocab: llama.func("void* llama_model_get_vocab(void*)"),
+    tokenize: llama.func("int32 llama_tokenize(void*, const char*, int32, _Out_ int32*, int32, bool, bool)"),
+    piece: llama.func("int32 llama_token_to_piece(void*, int32, _Out_ uint8*, int32, int32, bool)"),
+    decode: llama.func("int32 llama_decode(void*, bench_batch)"),
+    memory: llama.func("void* llama_get_memory(void*)"),
+    clear: llama.func("void llama_memory_clear(void*, bool)"),
+    chain: llama.func("void* llama_sampler_chain_init(bench_chain_params)"),
+    add: llama.func("void llama_sampler_chain_add(void*, void*)"),
+    greedy: llama.func("void* llama_sampler_init_greedy()"),
+    sample: llama.func("int32 llama_sampler_sample(void*, void*, int32)"),
+    accept: llama.func("void llama_sampler_accept(void*, int32)"),
+    sfree: llama.func("void llama_sampler_free(void*)"),
+    free: llama.func("void llama_free(void*)"),
+    mfree: llama.func("void llama_model_free(void*)"),
+  };
+  const quiet = koffi.register(
+    () => {},
+    koffi.pointer(koffi.proto("void bench_log(int, const char*, void*)")),
+  );
+  f.logSet(quiet, null);
+  if (Number(f.devCount()) === 0) f.loadAll(libDir);
+  f.init();
+  const mp = f.mparams();
+  mp.n_gpu_layers = 0;
+  const model = f.load(modelPath, mp);
+  const cp = f.cparams();
+  Object.assign(cp, { n_ctx: CTX, n_batch: PP, n_ubatch: PP, n_threads: threads, n_threads_batch: threads });
+  const ctx = f.ctxInit(model, cp);
+  const vocab = f.vocab(model);
+  const mem = f.memory(ctx);
+  const cap = PP;
+  const tok = koffi.alloc("int32", cap);
+  const pos = koffi.alloc("int32", cap);
+  const nseq = koffi.alloc("int32", cap);
+  const zero = koffi.alloc("int32", 1);
+  const seqs = koffi.alloc("void*", cap);
+  const logits = koffi.alloc("int8", cap);
+  const vTok = new Int32Array(koffi.view(tok, cap * 4));
+  const vPos = new Int32Array(koffi.view(pos, cap * 4));
+  new Int32Array(koffi.view(nseq, cap * 4)).fill(1);
+  new Int32Array(koffi.view(zero, 4))[0] = 0;
+  new BigUint64Array(koffi.view(seqs, cap * 8)).fill(koffi.address(zero) as bigint);
+  const vLog = new Int8Array(koffi.view(logits, cap));
+  const batch = (n: number) => ({
+    n_tokens: n,
+    token: tok,
+    embd: null,
+    pos,
+    n_seq_id: nseq,
+    seq_id: seqs,
+    logits,
+  });
+  const tokenize = (text: string) => {
+    const out = new Int32Array(4096);
+    const n = f.tokenize(vocab, text, Buffer.byteLength(text), out, out.length, false, true);
+    return Array.from(out.subarray(0, n));
+  };
+  const buf = new Uint8Array(256);
+  return {
+    tokenize,
+    /** Decodes `ids` as one batch from an empty cache; returns tokens/s. */
+    prefill(ids: number[]): number {
+      f.clear(mem, true);
+      for (let i = 0; i < ids.length; i++) {
+        vTok[i] = ids[i];
+        vPos[i] = i;
+        vLog[i] = i === ids.length - 1 ? 1 : 0;
+      }
+      const t0 = performance.now();
+      if (f.decode(ctx, batch(ids.length)) !== 0) throw new Error("reference prefill failed");
+      return (ids.length * 1000) / (performance.now() - t0);
+    },
+    /** After a short prompt: `n` greedy steps (sample, piece, decode); returns tokens/s. */
+    decode(prompt: number[], n: number): number {
+      f.clear(mem, true);
+      for (let i = 0; i < prompt.length; i++) {
+        vTok[i] = prompt[i];
+        vPos[i] = i;
+        vLog[i] = i === prompt.length - 1 ? 1 : 0;
+      }
+      if (f.decode(ctx, batch(prompt.length)) !== 0) throw new Error("reference prompt failed");
+      const chain = f.chain({ no_perf: true });
+      f.add(chain, f.greedy());
+      const dec = new TextDecoder();
+      let p = prompt.length;
+      const t0 = performance.now();
+      for (let k = 0; k < n; k++) {
+        const t = f.sample(chain, ctx, -1);
+        f.accept(chain, t);
+        const len = f.piece(vocab, t, buf, buf.length, 0, true);
+        dec.decode(buf.subarray(0, Math.max(0, len)), { stream: true });
+        if (k === n - 1) break;
+        vTok[0] = t;
+        vPos[0] = p++;
+        vLog[0] = 1;
+        if (f.decode(ctx, batch(1)) !== 0) throw new Error("reference decode failed");
+      }
+      const ms = performance.now() - t0;
+      f.sfree(chain);
+      return (n * 1000) / ms;
+    },
+    close() {
+      f.logSet(quiet, null); // the engine's worker reset the process-wide logger when it closed
+      f.free(ctx);
+      f.mfree(model);
+      koffi.free(tok);
+      koffi.free(pos);
+      koffi.free(nseq);
+      koffi.free(zero);
+      koffi.free(seqs);
+      koffi.free(logits);
+    },
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main() {
+  const modelPath = benchModel();
+  const ref = reference(modelPath);
+  const engine = await loadEmbeddedEngine({ model: modelPath, contextSize: CTX, threads, batchSize: PP });
+  // 512 prompt tokens after a 2-token prefix that varies per run ([gMASK]<sop> + marker), so glmv's prefix reuse
+  // keeps only [gMASK]<sop> and decodes exactly 512 tokens, like the reference.
+  const words = " the".repeat(PP - 1);
+  const markers = [" a", " b", " c", " d", " e", " f", " g", " h", " i", " j"];
+  const glmvPrompt = (k: number) => `[gMASK]<sop>${markers[k % markers.length]}${words}`;
+  const refIds = ref.tokenize(`${markers[0]}${words}`);
+  if (refIds.length !== PP) throw new Error(`prompt is ${refIds.length} tokens, expected ${PP}`);
+  const short = "[gMASK]<sop>";
+  const shortIds = ref.tokenize(short);
+  const results = {
+    refPP: [] as number[],
+    refTG: [] as number[],
+    glmvPP: [] as number[],
+    glmvTG: [] as number[],
+  };
+  const glmv = async (prompt: string, maxTokens: number) => {
+    for await (const ev of engine.generate({ prompt, media: [], options: { temperature: 0, maxTokens } })) {
+      if (ev.type === "done") return ev.result;
+    }
+    throw new Error("no result");
+  };
+  await glmv(`${short} z`, 1); // leaves [gMASK]<sop> in glmv's KV cache
+  for (let r = 0; r <= runs; r++) {
+    const warm = r === 0;
+    const rp = ref.prefill(refIds);
+    const rt = ref.decode(shortIds, TG);
+    const gp = await glmv(glmvPrompt(r), 1);
+    const decodedPrompt = gp.usage.promptTokens - (gp.usage.cachedPromptTokens ?? 0);
+    if (decodedPrompt !== PP) throw new Error(`glmv decoded ${decodedPrompt} prompt tokens, expected ${PP}`);
+    const gt = await glmv(`${short}${markers[(r + 5) % markers.length]}`, TG);
+    if (gt.usage.completionTokens !== TG)
+      throw new Error(`glmv generated ${gt.usage.completionTokens} tokens`);
+    if (warm) continue;
+    results.refPP.push(rp);
+    results.refTG.push(rt);
+    results.glmvPP.push(gp.timings.promptTokensPerSecond);
+    results.glmvTG.push(gt.timings.decodeTokensPerSecond);
+  }
+  await engine.close();
+  ref.close();
+  // The ratio is the median of per-run ratios: each glmv run is paired with the reference run just before it, so
+  // load from other processes on a shared machine affects both sides of a pair alike.
+  const row = (name: string, g: number[], rf: number[]) => ({
+    case: name,
+    glmv: median(g),
+    reference: median(rf),
+    ratio: median(g.map((x, i) => x / rf[i])),
+    samples: { glmv: g.map((x) => +x.toFixed(1)), reference: rf.map((x) => +x.toFixed(1)) },
+  });
+  const rows = [
+    row(`prefill pp${PP} (t/s)`, results.glmvPP, results.refPP),
+    row(`decode tg${TG} (t/s)`, results.glmvTG, results.refTG),
+  ];
+  const machine = `${cpus()[0]?.model ?? "cpu"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`;
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify({ machine, node: process.version, quant, threads, runs, rows }, null, 2)}\n`,
+    );
+    return;
+  }
+  process.stdout.write(
+    `## Embedded engine vs plain C-API loop (${quant}, ${threads} threads, median of ${runs})\n` +
+      `- date: ${new Date().toISOString().slice(0, 10)}, machine: ${machine}, node: ${process.version}\n` +
+      `- command: \`npm run bench:engine -- --quant ${quant} --threads ${threads}\`\n\n` +
+      "| case | glmv | reference | ratio (glmv / reference) | goal |\n|---|---:|---:|---:|---|\n" +
+      rows
+        .map(
+          (r) =>
+            `| ${r.case} | ${r.glmv.toFixed(1)} | ${r.reference.toFixed(1)} | ${r.ratio.toFixed(2)} | ≥ 0.95 |`,
+        )
+        .join("\n") +
+      "\n\nsamples: " +
+      rows
+        .map((r) => `${r.case}: glmv ${r.samples.glmv.join("/")}, reference ${r.samples.reference.join("/")}`)
+        .join("; ") +
+      "\n",
+  );
+}
+
+await main();
