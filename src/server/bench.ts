@@ -26,6 +26,8 @@ export interface BenchOptions {
   maxTokens: number;
   /** Approximate words of text per prompt. */
   inputWords: number;
+  /** Text put before each generated prompt. */
+  promptPrefix?: string;
   /** Images per request (random-noise PNGs as data: URIs). */
   images: number;
   imageWidth: number;
@@ -137,7 +139,8 @@ export async function buildRequests(options: BenchOptions): Promise<Record<strin
       { length: options.inputWords },
       () => WORDS[Math.floor(random() * WORDS.length)],
     );
-    const parts: unknown[] = [{ type: "text", text: `${i}: ${words.join(" ")}` }];
+    const prefix = options.promptPrefix ? `${options.promptPrefix} ` : "";
+    const parts: unknown[] = [{ type: "text", text: `${prefix}${i}: ${words.join(" ")}` }];
     for (let k = 0; k < options.images; k++) {
       parts.push({ type: "image_url", image_url: { url: images[(i * options.images + k) % images.length] } });
     }

@@ -56,6 +56,8 @@ export function scriptFor(body: Record<string, unknown>): FakeScript {
         : "";
   const key = text.split(/\s+/)[0];
   const usage = { prompt_tokens: 12, completion_tokens: 20 };
+  const bench = /^bench-(\d+)-(\d+)(-parsed)?$/.exec(key);
+  if (bench) return benchScript(Number(bench[1]), Number(bench[2]), bench[3] !== undefined);
   switch (key) {
     case "raw-think":
       return { deltas: rawDeltas(RAW_THINK, 7), usage };
@@ -92,4 +94,27 @@ export function scriptFor(body: Record<string, unknown>): FakeScript {
     default:
       return { deltas: rawDeltas(`<think>echo</think>${text}`, 5), usage };
   }
+}
+
+/**
+ * A benchmark answer of `chunks` one-token deltas sent `delayMs` apart: a quarter reasoning, the rest
+ * content; raw GLM text, or pre-split fields with `parsed`.
+ */
+export function benchScript(chunks: number, delayMs: number, parsed: boolean): FakeScript {
+  const n = Math.max(4, chunks);
+  const reasoningTokens = Math.floor(n / 4);
+  const deltas: FakeDelta[] = [];
+  for (let i = 0; i < n; i++) {
+    const word = i === n - 1 ? "end." : `w${i} `;
+    if (i < reasoningTokens) {
+      if (parsed) deltas.push({ reasoning_content: word });
+      else
+        deltas.push({
+          content: i === 0 ? `<think>${word}` : i === reasoningTokens - 1 ? `${word}</think>` : word,
+        });
+    } else {
+      deltas.push({ content: word });
+    }
+  }
+  return { deltas, delayMs, usage: { prompt_tokens: 16, completion_tokens: n } };
 }

@@ -37,6 +37,7 @@ import {
   type UpstreamChunk,
   upstreamBody,
 } from "./dialect.ts";
+import { sendRequest, type UpstreamResponse } from "./http.ts";
 import { type LocalMediaMode, prepareUpstreamMedia } from "./media.ts";
 import { type ChunkTranslator, ContractPassThrough, UpstreamNormalizer } from "./normalize.ts";
 import { type Endpoint, endpointUrls, UpstreamPool } from "./pool.ts";
@@ -225,7 +226,7 @@ export class UpstreamBackend implements ChatBackend {
       });
       endpoint.inFlight++;
       endpoint.served++;
-      let response: Response;
+      let response: UpstreamResponse;
       try {
         response = await this.open(endpoint, info, body, signal);
       } catch (error) {
@@ -259,7 +260,7 @@ export class UpstreamBackend implements ChatBackend {
   private async *generate(
     endpoint: Endpoint,
     info: EndpointInfo,
-    response: Response,
+    response: UpstreamResponse,
     request: ChatRequest,
     ctx: {
       familyId: FamilyId;
@@ -349,18 +350,19 @@ export class UpstreamBackend implements ChatBackend {
   /** Reads the SSE chunks of one upstream response, updating finish reason and usage. */
   private async *chunks(
     endpoint: Endpoint,
-    response: Response,
+    response: UpstreamResponse,
     signal: AbortSignal,
     state: StreamState,
   ): AsyncGenerator<UpstreamChunk> {
-    if (!response.body) throw new UpstreamError(`${endpoint.rootUrl} sent an empty response.`);
     let sawDone = false;
     let sawFinish = false;
     try {
       for await (const data of readSse(response.body)) {
+        // Read on to the end of the body after [DONE] (it follows at once), so the connection is reused.
+        if (sawDone) continue;
         if (data === "[DONE]") {
           sawDone = true;
-          break;
+          continue;
         }
         let json: unknown;
         try {
@@ -410,31 +412,21 @@ export class UpstreamBackend implements ChatBackend {
     info: EndpointInfo,
     body: Record<string, unknown>,
     signal: AbortSignal,
-  ): Promise<Response> {
-    const headersTimeout = this.options.headersTimeoutMs ?? 120_000;
-    const controller = new AbortController();
-    const onAbort = () => controller.abort(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    const timer = setTimeout(
-      () => controller.abort(new Error("no response headers in time")),
-      headersTimeout,
-    );
-    let response: Response;
+  ): Promise<UpstreamResponse> {
+    let response: UpstreamResponse;
     try {
-      response = await fetch(`${endpoint.baseUrl}/chat/completions`, {
+      response = await sendRequest(`${endpoint.baseUrl}/chat/completions`, {
         method: "POST",
         headers: headers(info.apiKey, true),
         body: JSON.stringify(body),
-        signal: controller.signal,
+        signal,
+        headersTimeoutMs: this.options.headersTimeoutMs ?? 120_000,
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;
       this.pool.markDown(endpoint, describe(error));
       throw new RetryableUpstreamError(describe(error));
-    } finally {
-      clearTimeout(timer);
     }
-    // Keep client aborts flowing into the body read.
     if (response.ok) return response;
     const text = await response.text().catch(() => "");
     const message = upstreamMessage(text) ?? `HTTP ${response.status}`;
@@ -454,8 +446,12 @@ export class UpstreamBackend implements ChatBackend {
     const info = this.info.get(endpoint)!;
     const url = info.dialect === "zai" ? `${endpoint.baseUrl}/models` : `${endpoint.rootUrl}/health`;
     try {
-      const response = await fetch(url, { headers: headers(info.apiKey, false), signal });
-      await response.body?.cancel();
+      const response = await sendRequest(url, {
+        method: "GET",
+        headers: headers(info.apiKey, false),
+        signal,
+      });
+      response.discard();
       // Z.ai may not list models; any answer below 500 means it is reachable.
       return info.dialect === "zai" ? response.status < 500 : response.ok;
     } catch {
@@ -463,22 +459,32 @@ export class UpstreamBackend implements ChatBackend {
     }
   }
 
-  private async detect(endpoint: Endpoint, info: EndpointInfo): Promise<void> {
-    const response = await fetch(`${endpoint.rootUrl}/version`, {
-      headers: headers(info.apiKey, false),
+  private async getJson(url: string, apiKey: string | undefined): Promise<{ status: number; json: unknown }> {
+    const response = await sendRequest(url, {
+      method: "GET",
+      headers: headers(apiKey, false),
       signal: AbortSignal.timeout(this.options.healthTimeoutMs ?? 5000),
     });
-    if (!response.ok) {
-      await response.body?.cancel();
-      return;
+    const text = await response.text();
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON
     }
-    const json = (await response.json().catch(() => ({}))) as { version?: unknown; server?: unknown };
-    if (json.server === "glmv") {
+    return { status: response.status, json };
+  }
+
+  private async detect(endpoint: Endpoint, info: EndpointInfo): Promise<void> {
+    const { status, json } = await this.getJson(`${endpoint.rootUrl}/version`, info.apiKey);
+    if (status !== 200 || typeof json !== "object" || json === null) return;
+    const v = json as { version?: unknown; server?: unknown };
+    if (v.server === "glmv") {
       info.dialect = "glmv";
       info.nativeBudget = true;
-    } else if (typeof json.version === "string") {
+    } else if (typeof v.version === "string") {
       info.dialect = "vllm";
-      info.nativeBudget = versionAtLeast(json.version, 0, 19);
+      info.nativeBudget = versionAtLeast(v.version, 0, 19);
     }
   }
 
@@ -486,16 +492,10 @@ export class UpstreamBackend implements ChatBackend {
     endpoint: Endpoint,
     info: EndpointInfo,
   ): Promise<{ id: string; contextSize?: number }[]> {
-    const response = await fetch(`${endpoint.baseUrl}/models`, {
-      headers: headers(info.apiKey, false),
-      signal: AbortSignal.timeout(this.options.healthTimeoutMs ?? 5000),
-    });
-    if (!response.ok) {
-      await response.body?.cancel();
-      throw new Error(`GET /models answered ${response.status}`);
-    }
-    const json = (await response.json()) as { data?: { id?: unknown; max_model_len?: unknown }[] };
-    return (json.data ?? [])
+    const { status, json } = await this.getJson(`${endpoint.baseUrl}/models`, info.apiKey);
+    if (status !== 200) throw new Error(`GET /models answered ${status}`);
+    const data = (json as { data?: { id?: unknown; max_model_len?: unknown }[] } | null)?.data ?? [];
+    return data
       .filter((m) => typeof m.id === "string")
       .map((m) => ({
         id: m.id as string,
