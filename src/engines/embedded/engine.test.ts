@@ -248,3 +248,71 @@ describe("bad model files never crash the process", () => {
     await assert.rejects(run(e, PROMPT), EngineClosedError);
   });
 });
+
+describe("images and video through the vision hook", () => {
+  test("image rows are fed at 3-D positions, cached across calls, and video pairs expand", async (t) => {
+    let writeTinyMmproj:
+      | ((path: string, o: { textEmbeddingLength: number; seed: number }) => unknown)
+      | undefined;
+    try {
+      ({ writeTinyMmproj } = await import("./vision/index.ts"));
+    } catch {
+      t.skip("vision module not present");
+      return;
+    }
+    const mmproj = join(dir, "mmproj.gguf");
+    writeTinyMmproj!(mmproj, { textEmbeddingLength: 64, seed: 3 });
+    const narrow = join(dir, "mmproj-32.gguf");
+    writeTinyMmproj!(narrow, { textEmbeddingLength: 32, seed: 3 });
+    await assert.rejects(loadEmbeddedEngine({ model, mmproj: narrow }), /outputs 32-wide/);
+    const ve = await loadEmbeddedEngine({ model, mmproj, contextSize: 256, threads: 1 });
+    try {
+      assert.equal(ve.info.vision, true);
+      const img = (seed: number): PreparedImage => ({
+        kind: "image",
+        width: 56,
+        height: 84,
+        data: new Uint8Array(56 * 84 * 3).map((_, i) => (i * seed) % 251),
+        originalWidth: 56,
+        originalHeight: 84,
+      });
+      const prompt =
+        "[gMASK]<sop><|user|>\n<|begin_of_image|><|image|><|end_of_image|>What is it?<|assistant|>\n";
+      const go = async (p: string, media: GenerateRequestMedia) => {
+        let result: GenerateResult | undefined;
+        for await (const ev of ve.generate({ prompt: p, media, options: greedy }))
+          if (ev.type === "done") result = ev.result;
+        return result!;
+      };
+      const first = await go(prompt, [img(7)]);
+      assert.equal(first.text, SCRIPT);
+      // One <|image|> marker becomes 3×2 = 6 embedding rows.
+      assert.equal(first.usage.promptTokens, (await ve.countTokens(prompt)) - 1 + 6);
+      assert.ok(first.timings.visionMs > 0);
+      const again = await go(prompt, [img(7)]);
+      assert.equal(again.timings.visionMs, 0, "a cached image is not encoded again");
+      assert.equal(again.usage.cachedPromptTokens, again.usage.promptTokens - 1);
+      const other = await go(prompt, [img(11)]);
+      assert.ok(other.timings.visionMs > 0, "a different image is encoded");
+      assert.ok((other.usage.cachedPromptTokens ?? 0) <= 5, "the cache is cut before the changed image");
+      const video = prompt.replace(
+        "<|begin_of_image|><|image|><|end_of_image|>",
+        "<|begin_of_video|><|video|><|end_of_video|>",
+      );
+      const pair = (ts: number) => ({
+        frames: [img(5), img(9)] as [PreparedImage, PreparedImage],
+        timestamp: ts,
+      });
+      const v = await go(video, [
+        { kind: "video", pairs: [pair(0), pair(1)], duration: 2, originalWidth: 56, originalHeight: 84 },
+      ]);
+      assert.equal(v.text, SCRIPT);
+      // Per pair: <|begin_of_image|> + 6 rows + <|end_of_image|> + "0.0 seconds" text; the <|video|> marker goes.
+      assert.ok(v.usage.promptTokens > (await ve.countTokens(video)) + 2 * 8);
+    } finally {
+      await ve.close();
+    }
+  });
+});
+
+type GenerateRequestMedia = Parameters<EmbeddedEngine["generate"]>[0]["media"];

@@ -9,6 +9,8 @@ import type { FromWorker, ToWorker, WorkerInit } from "./protocol.ts";
 import { LlamaSession } from "./session.ts";
 
 const port = parentPort!;
+/** Longest wait before streamed text is handed to the main thread. */
+const FLUSH_MS = 15;
 const post = (m: FromWorker) => port.postMessage(m);
 
 let session: LlamaSession;
@@ -25,8 +27,20 @@ port.on("message", (m: ToWorker) => {
     case "generate": {
       try {
         const flag = new Int32Array(m.abort);
-        // Batch the text pieces of one synchronous stretch: a message per token is cheap, but not free.
-        const result = session.generate(m.request, flag, (text) => post({ type: "text", id: m.id, text }));
+        // Text pieces are sent at most every FLUSH_MS (and before the result): a message per token would wake the
+        // main thread at every step and steal CPU from ggml's spinning compute threads on small machines.
+        let pending = "";
+        let last = performance.now();
+        const result = session.generate(m.request, flag, (text) => {
+          pending += text;
+          const now = performance.now();
+          if (now - last >= FLUSH_MS) {
+            post({ type: "text", id: m.id, text: pending });
+            pending = "";
+            last = now;
+          }
+        });
+        if (pending) post({ type: "text", id: m.id, text: pending });
         post({ type: "done", id: m.id, result });
       } catch (e) {
         post({ type: "error", id: m.id, error: serializeError(e) });
