@@ -215,6 +215,21 @@ describe("abort", () => {
   });
 });
 
+describe("context limit", () => {
+  test("generation that fills the context ends with finish reason length", async () => {
+    const path = writeTinyModel(join(dir, "loop-small"), { script: "tick tock", loop: true }).modelPath;
+    const small = await loadEmbeddedEngine({ model: path, contextSize: 32, threads: 1 });
+    try {
+      const { result } = await run(small, PROMPT);
+      assert.equal(result.finishReason, "length");
+      // llama.cpp rounds the context up (to 256 cells here); the engine reports and uses the real size.
+      assert.equal(result.usage.promptTokens + result.usage.completionTokens, small.info.contextSize);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
 describe("bad model files never crash the process", () => {
   test("truncated, foreign, missing and mmproj-as-model files are InvalidModelErrors", async () => {
     const bytes = readFileSync(model);

@@ -498,9 +498,10 @@ export class LlamaSession {
     const n = keys.length;
     const maxTokens = o.maxTokens ?? Number.POSITIVE_INFINITY;
     if (n === 0) throw new PromptTooLongError("the prompt is empty");
-    if (pos.next + 1 > this.nCtx) {
+    // The KV cache holds one cell per token or image row (image rows share positions, so count cells).
+    if (n + 1 > this.nCtx) {
       throw new PromptTooLongError(
-        `the prompt needs ${pos.next} positions (${n} tokens) but the context holds ${this.nCtx}: ` +
+        `the prompt needs ${n} tokens (image and video rows included) but the context holds ${this.nCtx}: ` +
           `start glmv with a larger --context-size (the model was trained for ${this.info.trainedContext}), ` +
           "shorten the prompt, or lower the image resolution",
       );
@@ -640,7 +641,7 @@ export class LlamaSession {
           finish = "abort";
           break;
         }
-        if (completion >= maxTokens || this.nextPos >= this.nCtx) {
+        if (completion >= maxTokens || this.cache.length >= this.nCtx) {
           finish = "length";
           break;
         }
@@ -680,7 +681,7 @@ export class LlamaSession {
           finish = "length";
           break;
         }
-        if (this.nextPos + pending.length > this.nCtx) {
+        if (this.cache.length + pending.length > this.nCtx) {
           finish = "length";
           break;
         }

@@ -1,0 +1,42 @@
+/**
+ * The embedded engine: GLM-V GGUFs on llama.cpp's kernels through glmv's own koffi binding, in a worker thread.
+ *
+ * Runtime: `loadEmbeddedEngine({ model, mmproj?, contextSize?, threads?, device?, family? })` → `Engine`.
+ * Vision encoder (./vision/): implements `VisionEncoderFactory` (vision-hook.ts) and uses `ropeIndex`
+ * (positions.ts), the binding (binding.ts) and the GGUF reader/writer (../../gguf/).
+ */
+export {
+  findLibraryDir,
+  LibraryLoadError,
+  type LlamaApi,
+  type LlamaBinding,
+  loadLlama,
+  native,
+  type Ptr,
+} from "./binding.ts";
+export { EmbeddedEngine, type EmbeddedEngineOptions, loadEmbeddedEngine } from "./engine.ts";
+export {
+  DecodeError,
+  EngineClosedError,
+  EngineError,
+  InvalidModelError,
+  MediaInputError,
+  ModelLoadError,
+  PromptTooLongError,
+} from "./errors.ts";
+export {
+  detectFamily,
+  isFamilyId,
+  STOP_TOKEN_TEXTS,
+  thinkingCloseText,
+  videoTimestampText,
+} from "./family.ts";
+export { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
+export { LlamaSession, type SessionInfo, type SessionOptions, type SessionRequest } from "./session.ts";
+export { type TextModelFacts, validateMmproj, validateTextModel } from "./validate.ts";
+export type {
+  VisionEmbeddings,
+  VisionEncoder,
+  VisionEncoderArgs,
+  VisionEncoderFactory,
+} from "./vision-hook.ts";
