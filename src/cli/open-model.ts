@@ -1,6 +1,6 @@
 import { loadEmbeddedEngine } from "../engines/embedded/engine.ts";
 import { resolveFamilyId } from "../protocol/index.ts";
-import { createEmbeddedBackend } from "../runtime/embedded.ts";
+import { createEmbeddedBackend, type MediaPreparer } from "../runtime/embedded.ts";
 import { prepareMediaForRuntime } from "../runtime/media.ts";
 import type { ChatBackend } from "../runtime/types.ts";
 import { createProgressPrinter, DEFAULT_MODEL_ALIAS, formatPullPlan, resolveModel } from "../store/index.ts";
@@ -55,6 +55,8 @@ export async function openModel(
     device?: string;
   },
   stderr: NodeJS.WritableStream & { isTTY?: boolean },
+  /** The server passes a preparer bound to its media policy; the CLI default trusts the user. */
+  prepareMedia: MediaPreparer = prepareMediaForRuntime,
 ): Promise<ChatBackend> {
   const device = values.device;
   if (device !== undefined && device !== "cpu" && device !== "gpu" && device !== "auto") {
@@ -77,5 +79,5 @@ export async function openModel(
     device,
     name: ref,
   });
-  return createEmbeddedBackend({ engine, prepareMedia: prepareMediaForRuntime, modelId: ref });
+  return createEmbeddedBackend({ engine, prepareMedia, modelId: ref });
 }

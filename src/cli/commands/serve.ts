@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { serverPolicy } from "../../media/policy.ts";
 import { resolveFamilyId } from "../../protocol/families.ts";
 import { readKeysFile } from "../../server/auth.ts";
+import { serverMediaPreparer } from "../../server/media.ts";
 import { type ServeConfig, startServe } from "../../server/serve.ts";
 import { DIALECTS, type Dialect } from "../../server/upstream/dialect.ts";
 import { type Command, type CommandIO, UsageError } from "../command.ts";
@@ -161,7 +162,11 @@ export function parseServeArgs(
       ctx: values.ctx,
       device: values.device,
     };
-    backend = { kind: "embedded", open: () => openModel(modelValues, process.stderr) };
+    const policy = serverPolicy({ localFiles: allowedMediaPath ? [allowedMediaPath] : [] });
+    backend = {
+      kind: "embedded",
+      open: () => openModel(modelValues, process.stderr, serverMediaPreparer(policy)),
+    };
   }
   return { host, port, server, backend, log };
 }
