@@ -148,7 +148,11 @@ function tooLarge(input: string, size: string, maxBytes: number): MediaError {
  * Fetches an http(s) URL under the policy's limits. Redirects are followed by hand (each hop re-checked);
  * every failure is a MediaError naming the URL.
  */
-export async function fetchMedia(url: string, policy: MediaPolicy): Promise<FetchedMedia> {
+export async function fetchMedia(
+  url: string,
+  policy: MediaPolicy,
+  signal?: AbortSignal,
+): Promise<FetchedMedia> {
   const input = describeInput(url);
   if (!policy.remote) {
     throw new MediaError(
@@ -158,7 +162,10 @@ export async function fetchMedia(url: string, policy: MediaPolicy): Promise<Fetc
       "Send the file itself (bytes or a data: URI), or enable remote media in the policy.",
     );
   }
+  signal?.throwIfAborted();
   const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -169,6 +176,7 @@ export async function fetchMedia(url: string, policy: MediaPolicy): Promise<Fetc
     current = new URL(url);
   } catch {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
     throw new MediaError("invalid-argument", input, "this is not a valid URL", "Check the address.");
   }
   try {
@@ -225,6 +233,7 @@ export async function fetchMedia(url: string, policy: MediaPolicy): Promise<Fetc
     }
   } catch (error) {
     if (error instanceof MediaError) throw error;
+    if (signal?.aborted) throw signal.reason;
     if (timedOut) {
       throw new MediaError(
         "timeout",
@@ -246,5 +255,6 @@ export async function fetchMedia(url: string, policy: MediaPolicy): Promise<Fetc
     );
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
   }
 }

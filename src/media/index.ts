@@ -38,7 +38,9 @@ export {
   type PrepareOptions,
   partKindOf,
   passThroughUrl,
+  prepareLoadedSource,
   prepareMedia,
+  prepareMediaParts,
 } from "./prepare.ts";
 export {
   CLASS_DEFAULT_IMAGE_BUDGET,
@@ -52,7 +54,14 @@ export {
   smartResize,
   VIDEO_BUDGETS,
 } from "./smart-resize.ts";
-export { type LoadedSource, loadSource, type MediaSource, resolveLocalPath } from "./source.ts";
+export {
+  decodeDataUri,
+  type LoadedSource,
+  loadSource,
+  type MediaSource,
+  resolveLocalPath,
+  sourceKind,
+} from "./source.ts";
 export type {
   FramePair,
   PassThroughMedia,

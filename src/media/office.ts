@@ -18,6 +18,8 @@ export interface OfficeOptions {
   sofficePath?: string;
   /** How errors name the input. */
   input?: string;
+  /** Aborting stops LibreOffice; the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Default time limit of one conversion. */
@@ -59,7 +61,12 @@ export async function convertToPdf(
         outDir,
         inputPath,
       ],
-      { command: options.sofficePath, timeoutMs: options.timeoutMs ?? DEFAULT_OFFICE_TIMEOUT_MS, input },
+      {
+        command: options.sofficePath,
+        timeoutMs: options.timeoutMs ?? DEFAULT_OFFICE_TIMEOUT_MS,
+        input,
+        signal: options.signal,
+      },
     );
     const produced = (await readdir(outDir)).find((name) => name.endsWith(".pdf"));
     if (!produced) {

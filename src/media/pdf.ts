@@ -38,6 +38,8 @@ export interface DocumentOptions {
   maxTokens?: number;
   /** How errors and notes name the input. */
   input?: string;
+  /** Checked between pages: aborting stops rendering with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** A page size in PDF points (1/72 inch), after the page's /Rotate. */
@@ -286,6 +288,7 @@ export async function preparePdf(
     const plan = planPages(sizes, { ...options, pages: selected, input });
     const images: PreparedImage[] = [];
     for (const p of plan.pages) {
+      options.signal?.throwIfAborted();
       const page = await doc.getPage(p.page);
       const viewport = viewports.get(p.page)!;
       const canvas = createCanvas(p.grid.width, p.grid.height);

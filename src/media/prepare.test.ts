@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MediaError } from "./errors.ts";
 import { cliPolicy, serverPolicy } from "./policy.ts";
-import { passThroughUrl, prepareMedia } from "./prepare.ts";
+import { passThroughUrl, prepareMedia, prepareMediaParts } from "./prepare.ts";
 import { makeImage, makePdf, makeVideo, tempDir } from "./test-media.ts";
 
 describe("prepareMedia", () => {
@@ -93,5 +93,33 @@ describe("prepareMedia", () => {
       assert.deepEqual(local.bytes, new Uint8Array(await readFile(video)));
       assert.match(passThroughUrl(local), /^data:video\/mp4;base64,/);
     }
+  });
+
+  it("gives a chat runtime a list: one image, one video, or a page per document page", async () => {
+    const images = await prepareMediaParts(join(dir, "photo.png"), { kind: "image", policy: cliPolicy() });
+    assert.equal(images.length, 1);
+    const pages = await prepareMediaParts(join(dir, "doc.pdf"), {
+      kind: "image",
+      policy: cliPolicy(),
+      budget: { dpi: 36 },
+    });
+    assert.deepEqual(
+      pages.map((p) => p.kind),
+      ["image", "image"],
+    );
+    const videos = await prepareMediaParts(video, { kind: "video", policy: cliPolicy() });
+    assert.equal(videos[0].kind, "video");
+    await assert.rejects(
+      prepareMediaParts(video, { kind: "image", policy: cliPolicy() }),
+      (e: unknown) => e instanceof MediaError && e.code === "unsupported-type",
+    );
+  });
+  it("stops when the caller aborts", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("client went away"));
+    await assert.rejects(
+      prepareMedia(video, { policy: cliPolicy(), signal: controller.signal }),
+      /client went away/,
+    );
   });
 });

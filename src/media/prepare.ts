@@ -49,6 +49,8 @@ export interface PrepareOptions {
   /** Time limits for ffmpeg and LibreOffice runs, ms. */
   videoTimeoutMs?: number;
   officeTimeoutMs?: number;
+  /** Aborting stops fetches, ffmpeg, LibreOffice and page rendering; the call rejects with the reason. */
+  signal?: AbortSignal;
 }
 
 /** What {@link prepareMedia} returns. */
@@ -64,10 +66,19 @@ export function partKindOf(source: Pick<LoadedSource, "type">): MediaPartKind {
  * the input and the fix.
  */
 export async function prepareMedia(source: MediaSource, options: PrepareOptions = {}): Promise<MediaResult> {
+  const loaded = await loadSource(source, options.policy ?? serverPolicy(), options.signal);
+  return prepareLoadedSource(loaded, options);
+}
+
+/** {@link prepareMedia} for a source already loaded (and checked) with {@link loadSource}. */
+export async function prepareLoadedSource(
+  loaded: LoadedSource,
+  options: PrepareOptions = {},
+): Promise<MediaResult> {
   const policy = options.policy ?? serverPolicy();
   const family = options.family ?? "glm-4.6v";
   const budget = options.budget ?? {};
-  const loaded = await loadSource(source, policy);
+  const signal = options.signal;
   const kind = partKindOf(loaded);
   if (options.kind && options.kind !== kind) {
     throw new MediaError(
@@ -97,6 +108,7 @@ export async function prepareMedia(source: MediaSource, options: PrepareOptions 
         fps: budget.videoFps,
         timeoutMs: options.videoTimeoutMs,
         input: loaded.input,
+        signal,
       });
     case "pdf":
     case "office": {
@@ -106,6 +118,7 @@ export async function prepareMedia(source: MediaSource, options: PrepareOptions 
           : await convertToPdf(loaded.path ?? (await loaded.read()), loaded.type, {
               timeoutMs: options.officeTimeoutMs,
               input: loaded.input,
+              signal,
             });
       return preparePdf(pdf, {
         family,
@@ -115,9 +128,31 @@ export async function prepareMedia(source: MediaSource, options: PrepareOptions 
         maxPages: budget.maxPages,
         maxTokens: budget.maxTokens,
         input: loaded.input,
+        signal,
       });
     }
   }
+}
+
+/**
+ * The shape a chat runtime wants for one message part: a list of engine media (one image, one video, or one
+ * image per document page). A document is accepted where an image was asked for (its pages are images);
+ * a video where an image was asked for, or the reverse, is refused. No pass-through here.
+ */
+export async function prepareMediaParts(
+  source: MediaSource,
+  options: PrepareOptions = {},
+): Promise<Array<PreparedImage | PreparedVideo>> {
+  const loaded = await loadSource(source, options.policy ?? serverPolicy(), options.signal);
+  const lenient = options.kind === "image" && partKindOf(loaded) === "document";
+  const kind = lenient ? undefined : options.kind;
+  return flatten(await prepareLoadedSource(loaded, { ...options, kind, passThrough: false }));
+}
+
+function flatten(media: MediaResult): Array<PreparedImage | PreparedVideo> {
+  if (media.kind === "document") return media.pages;
+  if (media.kind === "passthrough") throw new Error("unreachable: pass-through is off");
+  return [media];
 }
 
 /** A pass-through part as a `data:` URI (for OpenAI-style `image_url`/`video_url` parts) or its URL. */

@@ -274,6 +274,16 @@ describe("URL fetches against a loopback server", () => {
       isMediaError("blocked-address", /link-local/),
     );
   });
+  it("stops a fetch when the caller aborts", async () => {
+    const controller = new AbortController();
+    const pending = fetchMedia(
+      `${base}/slow`,
+      serverPolicy({ allowLoopback: true, timeoutMs: 5000 }),
+      controller.signal,
+    );
+    setImmediate(() => controller.abort(new Error("cancelled by client")));
+    await assert.rejects(pending, /cancelled by client/);
+  });
   it("refuses URLs when remote media is off", async () => {
     await assert.rejects(
       fetchMedia(`${base}/good.png`, serverPolicy({ remote: false })),

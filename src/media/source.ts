@@ -243,10 +243,14 @@ async function loadPath(path: string, policy: MediaPolicy, input: string): Promi
  * Loads a media source under a policy and detects its type. Paths and file: URLs go through the folder rules,
  * http(s) URLs through the guarded fetch, data: URIs and bytes through the size limit.
  */
-export async function loadSource(source: MediaSource, policy: MediaPolicy): Promise<LoadedSource> {
+export async function loadSource(
+  source: MediaSource,
+  policy: MediaPolicy,
+  signal?: AbortSignal,
+): Promise<LoadedSource> {
   if (source instanceof Uint8Array) return inMemory(source, "bytes", "bytes", policy);
   if (source instanceof ArrayBuffer) return inMemory(new Uint8Array(source), "bytes", "bytes", policy);
-  if (source instanceof URL) return loadSource(source.href, policy);
+  if (source instanceof URL) return loadSource(source.href, policy, signal);
   if (typeof source === "object" && source !== null && "data" in source) {
     return inMemory(source.data, source.name ?? "bytes", "bytes", policy);
   }
@@ -263,7 +267,7 @@ export async function loadSource(source: MediaSource, policy: MediaPolicy): Prom
     case "data-uri":
       return inMemory(decodeDataUri(source, policy.maxBytes).bytes, input, "data", policy);
     case "url": {
-      const fetched = await fetchMedia(source, policy);
+      const fetched = await fetchMedia(source, policy, signal);
       return { ...inMemory(fetched.bytes, input, "url", policy), url: source };
     }
     case "file-url": {

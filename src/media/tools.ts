@@ -65,6 +65,8 @@ export interface RunToolOptions {
   /** Name of the input for errors. */
   input: string;
   env?: NodeJS.ProcessEnv;
+  /** Aborting kills the tool; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -74,6 +76,10 @@ export interface RunToolOptions {
 export function runTool(tool: ToolSpec, args: string[], options: RunToolOptions): Promise<ToolResult> {
   const command = toolCommand(tool, options.command);
   return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(options.signal.reason);
+      return;
+    }
     const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -96,6 +102,12 @@ export function runTool(tool: ToolSpec, args: string[], options: RunToolOptions)
       timedOut = true;
       kill();
     }, options.timeoutMs);
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      kill();
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     child.stdout.on("data", (chunk: Buffer) => {
       if (overflow) return;
       size += chunk.length;
@@ -134,6 +146,11 @@ export function runTool(tool: ToolSpec, args: string[], options: RunToolOptions)
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      if (aborted) {
+        reject(options.signal?.reason);
+        return;
+      }
       if (timedOut) {
         reject(
           new MediaError(

@@ -42,6 +42,8 @@ export interface VideoOptions {
   /** ffmpeg/ffprobe commands (default GLMV_FFMPEG / GLMV_FFPROBE, else on PATH). */
   ffmpegPath?: string;
   ffprobePath?: string;
+  /** Aborting stops ffmpeg/ffprobe; the call rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** The plan for one video: which frames, at which size, with which pair timestamps. */
@@ -96,7 +98,13 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
   const result = await runTool(
     FFPROBE,
     ["-v", "error", ...INPUT_GUARD, "-show_streams", "-show_format", "-of", "json", path],
-    { command: options.ffprobePath, timeoutMs: options.timeoutMs ?? 60_000, input, maxStdout: 4 << 20 },
+    {
+      command: options.ffprobePath,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      input,
+      maxStdout: 4 << 20,
+      signal: options.signal,
+    },
   );
   if (result.code !== 0) {
     throw new MediaError(
@@ -244,6 +252,7 @@ export async function extractFrames(
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
         input,
         maxStdout: unique.length * frameBytes,
+        signal: options.signal,
       },
     );
     const count = Math.floor(result.stdout.length / frameBytes);
