@@ -22,6 +22,19 @@ export interface OfficeOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Settings seeded into each private profile: macros never run, and linked content from untrusted documents
+ * is not loaded. (This reduces, not removes, what a hostile document can make LibreOffice fetch: servers that
+ * convert untrusted files should also run without access to internal networks.)
+ */
+const PROFILE_SETTINGS = `<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
+</oor:items>
+`;
+
 /** Default time limit of one conversion. */
 export const DEFAULT_OFFICE_TIMEOUT_MS = 120_000;
 
@@ -42,6 +55,8 @@ export async function convertToPdf(
     const inputPath = join(dir, `document.${type.extension}`);
     const outDir = join(dir, "out");
     await mkdir(outDir);
+    await mkdir(join(dir, "profile", "user"), { recursive: true });
+    await writeFile(join(dir, "profile", "user", "registrymodifications.xcu"), PROFILE_SETTINGS);
     if (typeof source === "string") await copyFile(source, inputPath);
     else await writeFile(inputPath, source, { mode: 0o600 });
     const result = await runTool(

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import { MediaError } from "./errors.ts";
 import { cliPolicy, serverPolicy } from "./policy.ts";
 import { passThroughUrl, prepareMedia, prepareMediaParts } from "./prepare.ts";
-import { makeImage, makePdf, makeVideo, tempDir } from "./test-media.ts";
+import { makeDocx, makeImage, makePdf, makeVideo, tempDir } from "./test-media.ts";
 
 describe("prepareMedia", () => {
   let dir: string;
@@ -52,6 +52,17 @@ describe("prepareMedia", () => {
     });
     assert.equal(media.kind, "document");
     if (media.kind === "document") assert.deepEqual(media.pageNumbers, [2]);
+  });
+  it("prepares a DOCX (bytes) through LibreOffice into page images", async () => {
+    const media = await prepareMedia(
+      { data: makeDocx(["Minutes of the meeting", "All agreed."]), name: "minutes.docx" },
+      { budget: { dpi: 50 } },
+    );
+    assert.equal(media.kind, "document");
+    if (media.kind === "document") {
+      assert.equal(media.totalPages, 1);
+      assert.ok(media.pages[0].height > media.pages[0].width, "a portrait page");
+    }
   });
   it("prepares a fetched image and a data: URI under the server policy", async () => {
     const fetched = await prepareMedia(`${base}/x.png`, { policy: serverPolicy({ allowLoopback: true }) });
