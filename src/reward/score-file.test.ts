@@ -112,3 +112,18 @@ test("scoreJsonlFile over worker threads gives the same file as the calling thre
   assert.equal(threaded.summary.scored, 50);
   assert.equal(await readFile(threaded.output, "utf8"), await readFile(inline.output, "utf8"));
 });
+
+test("scoreLine appends the fields to the original text, or re-serialises when a field already exists", async () => {
+  const s = new RewardSystem(defaultRewardConfig({}));
+  const text = `{"response": "${gated("5").replace(/"/g, '\\"')}",  "gt": "5", "datasource": "counting", "n": 1.50 }`;
+  const out = await scoreLine(s, text, 1);
+  assert.ok(out.json.startsWith(text.slice(0, -2)), "the input text is kept as written");
+  assert.deepEqual(JSON.parse(out.json).reward, 1);
+  const clash = await scoreLine(
+    s,
+    JSON.stringify({ response: gated("5"), gt: "5", datasource: "counting", reward: 9 }),
+    1,
+  );
+  assert.equal(JSON.parse(clash.json).reward, 1);
+  assert.equal(clash.json.match(/"reward"/g)?.length, 1);
+});

@@ -49,6 +49,30 @@ const outputLine = (
     decided_by: decidedBy,
   });
 
+const ADDED_KEYS = ["reward", "extracted_answer", "extracted_gt", "decided_by"];
+
+/**
+ * The output line for an input object given as its JSON text: the four fields are appended to the original
+ * text (long responses are not re-serialised) unless the object already has one of them.
+ */
+function appendFields(
+  text: string,
+  item: Record<string, unknown>,
+  reward: number,
+  a: unknown,
+  g: unknown,
+  decidedBy: string,
+): string {
+  const body = text.trimEnd();
+  if (!body.endsWith("}") || ADDED_KEYS.some((k) => k in item))
+    return outputLine(item, reward, a, g, decidedBy);
+  const head = body.slice(0, -1).trimEnd();
+  const fields =
+    `"reward":${JSON.stringify(reward)},"extracted_answer":${JSON.stringify(a ?? null)},` +
+    `"extracted_gt":${JSON.stringify(g ?? null)},"decided_by":${JSON.stringify(decidedBy)}}`;
+  return head.endsWith("{") ? `${head}${fields}` : `${head},${fields}`;
+}
+
 /**
  * Scores one input line (1-based `lineNumber`): `{prompt, response, gt, datasource, image?}` → the input object
  * plus `reward`, `extracted_answer`, `extracted_gt` and `decided_by`. Never throws.
@@ -87,7 +111,7 @@ export async function scoreLine(system: RewardSystem, text: string, lineNumber: 
     });
     const reward = outcome.reward === Number.NEGATIVE_INFINITY ? 0 : outcome.reward; // a batch of one
     return {
-      json: outputLine(item, reward, outcome.extractedAnswer, outcome.extractedGt, outcome.decidedBy),
+      json: appendFields(text, item, reward, outcome.extractedAnswer, outcome.extractedGt, outcome.decidedBy),
       reward,
     };
   } catch (error) {
