@@ -1,6 +1,17 @@
+import { cliPolicy, type MediaPolicy } from "../media/policy.ts";
+import { prepareMediaParts } from "../media/prepare.ts";
 import type { MediaPreparer } from "./embedded.ts";
 
-/** The runtime's media preparer for local front ends (CLI): the user's own files and network. */
-export const prepareMediaForRuntime: MediaPreparer = async (reference) => {
-  throw new Error(`media input is not wired yet (${reference.kind})`);
-};
+/** A MediaPreparer that runs every part through the media pipeline under `policy`. */
+export function policyMediaPreparer(policy: MediaPolicy): MediaPreparer {
+  return (reference, context) =>
+    prepareMediaParts(reference.url, {
+      family: context.family,
+      policy,
+      signal: context.signal,
+      kind: reference.kind,
+    });
+}
+
+/** The preparer of local front ends (CLI): the user's own files and network (`cliPolicy`). */
+export const prepareMediaForRuntime: MediaPreparer = policyMediaPreparer(cliPolicy());

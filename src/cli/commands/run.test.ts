@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { after, before, test } from "node:test";
+import { writeTinyMmproj } from "../../engines/embedded/vision/tinyMmproj.ts";
 import { writeTinyModel } from "../../engines/tiny/model.ts";
+import { makeImage, makePdf, makeVideo } from "../../media/test-media.ts";
 import { main } from "../main.ts";
 
 const SCRIPT = "<think>I see a cat.</think>The cat is at <|begin_of_box|>[250,100,750,900]<|end_of_box|>.";
@@ -12,7 +14,8 @@ let dir: string;
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "glmv-run-"));
-  writeTinyModel(dir, { script: SCRIPT });
+  const { description } = writeTinyModel(dir, { script: SCRIPT });
+  writeTinyMmproj(join(dir, "mmproj.gguf"), { textEmbeddingLength: description.shape.embd, seed: 7 });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,4 +88,37 @@ test("glmv run names a missing model file clearly", async () => {
   const { code, err } = await glmv(["run", "-m", join(dir, "nope.gguf"), "Hi"]);
   assert.equal(code, 1);
   assert.match(err, /nope\.gguf/);
+});
+
+test("glmv run --image gives boxes in pixels of the original image", async () => {
+  const image = join(dir, "photo.png");
+  writeFileSync(image, await makeImage("png", 200, 100));
+  const { code, out, err } = await glmv(["run", "-m", dir, "-t", "1", "--json", "--image", image, "Where?"]);
+  assert.equal(code, 0, err);
+  const result = JSON.parse(out);
+  assert.deepEqual(result.boxes, [
+    { x1: 250, y1: 100, x2: 750, y2: 900, pixels: { x1: 50, y1: 10, x2: 150, y2: 90 } },
+  ]);
+  assert.ok(result.timings.visionMs > 0);
+  assert.ok(result.usage.prompt_tokens > 20, "the image's tokens are part of the prompt");
+});
+
+test("glmv run takes a video and a PDF through the media pipeline", async () => {
+  const video = await makeVideo(dir, { seconds: 2, fps: 4 });
+  const fromVideo = await glmv(["run", "-m", dir, "-t", "1", "--json", "--video", video, "What happens?"]);
+  assert.equal(fromVideo.code, 0, fromVideo.err);
+  assert.equal(JSON.parse(fromVideo.out).finish_reason, "stop");
+  const pdf = join(dir, "doc.pdf");
+  writeFileSync(pdf, await makePdf(2, [120, 160]));
+  const fromPdf = await glmv(["run", "-m", dir, "-t", "1", "--json", "--file", pdf, "Summarise"]);
+  assert.equal(fromPdf.code, 0, fromPdf.err);
+  assert.ok(JSON.parse(fromPdf.out).usage.prompt_tokens > JSON.parse(fromVideo.out).usage.prompt_tokens / 10);
+});
+
+test("glmv run explains a file that is not an image", async () => {
+  const bogus = join(dir, "notes.png");
+  writeFileSync(bogus, "just some text, not a picture");
+  const { code, err } = await glmv(["run", "-m", dir, "-t", "1", "--image", bogus, "What?"]);
+  assert.equal(code, 1);
+  assert.match(err, /notes\.png/);
 });
