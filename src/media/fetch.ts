@@ -258,3 +258,52 @@ export async function fetchMedia(
     signal?.removeEventListener("abort", onAbort);
   }
 }
+
+/**
+ * Checks a URL that glmv will not fetch itself (pass-through to a remote engine): http(s) only, remote media
+ * allowed, and its host resolving to allowed addresses only, so the server cannot be used to point an upstream
+ * at internal services. (The upstream resolves again when it fetches; this is a best-effort gate.)
+ */
+export async function checkUrlTarget(url: string, policy: MediaPolicy): Promise<URL> {
+  const input = describeInput(url);
+  if (!policy.remote) {
+    throw new MediaError(
+      "not-allowed",
+      input,
+      "URLs are turned off",
+      "Send the file itself (bytes or a data: URI), or enable remote media in the policy.",
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new MediaError("invalid-argument", input, "this is not a valid URL", "Check the address.");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new MediaError(
+      "not-allowed",
+      input,
+      `${parsed.protocol} URLs cannot be used`,
+      "Use an http or https URL.",
+    );
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  let addresses: ResolvedAddress[];
+  if (isIP(host)) {
+    addresses = [{ address: host, family: isIP(host) === 6 ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await (policy.resolve ?? systemResolve)(host);
+    } catch (cause) {
+      throw new MediaError("fetch-failed", input, `${host} does not resolve`, "Check the host name.", {
+        cause,
+      });
+    }
+  }
+  for (const a of addresses) {
+    const cls = refusedAddressClass(a.address, policy);
+    if (cls) throw blocked(input, host, a.address, cls);
+  }
+  return parsed;
+}

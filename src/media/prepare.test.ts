@@ -106,6 +106,32 @@ describe("prepareMedia", () => {
     }
   });
 
+  it("does not download a pass-through URL, but still refuses internal addresses", async () => {
+    let hits = 0;
+    server.on("request", () => hits++);
+    const media = await prepareMedia("http://127.0.0.1:9/clip", {
+      passThrough: true,
+      kind: "video",
+      policy: serverPolicy({ allowLoopback: true }),
+    });
+    assert.deepEqual(media, {
+      kind: "passthrough",
+      mediaKind: "video",
+      mimeType: "application/octet-stream",
+      url: "http://127.0.0.1:9/clip",
+    });
+    await prepareMedia(`${base}/y.mp4`, { passThrough: true, policy: serverPolicy({ allowLoopback: true }) });
+    assert.equal(hits, 0);
+    await assert.rejects(
+      prepareMedia("http://169.254.169.254/latest/meta-data", { passThrough: true }),
+      (e: unknown) => e instanceof MediaError && e.code === "blocked-address",
+    );
+    await assert.rejects(
+      prepareMedia("ftp://example.com/a.png", { passThrough: true }),
+      (e: unknown) =>
+        e instanceof MediaError && e.code === "not-allowed" && /ftp: URLs are not supported/.test(e.message),
+    );
+  });
   it("gives a chat runtime a list: one image, one video, or a page per document page", async () => {
     const images = await prepareMediaParts(join(dir, "photo.png"), { kind: "image", policy: cliPolicy() });
     assert.equal(images.length, 1);

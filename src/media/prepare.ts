@@ -5,12 +5,13 @@
  */
 import type { FamilyId } from "../protocol/families.ts";
 import { MediaError } from "./errors.ts";
+import { checkUrlTarget } from "./fetch.ts";
 import { prepareImage } from "./image.ts";
 import { convertToPdf } from "./office.ts";
 import { preparePdf } from "./pdf.ts";
 import { type MediaPolicy, serverPolicy } from "./policy.ts";
 import type { PixelBudget } from "./smart-resize.ts";
-import { type LoadedSource, loadSource, type MediaSource } from "./source.ts";
+import { type LoadedSource, loadSource, type MediaSource, sourceKind } from "./source.ts";
 import type { PassThroughMedia, PreparedDocument, PreparedImage, PreparedVideo } from "./types.ts";
 import { prepareVideo } from "./video.ts";
 
@@ -66,6 +67,8 @@ export function partKindOf(source: Pick<LoadedSource, "type">): MediaPartKind {
  * the input and the fix.
  */
 export async function prepareMedia(source: MediaSource, options: PrepareOptions = {}): Promise<MediaResult> {
+  const url = source instanceof URL ? source.href : typeof source === "string" ? source : undefined;
+  if (options.passThrough && url && sourceKind(url) === "url") return passThroughRemote(url, options);
   const loaded = await loadSource(source, options.policy ?? serverPolicy(), options.signal);
   return prepareLoadedSource(loaded, options);
 }
@@ -153,6 +156,38 @@ function flatten(media: MediaResult): Array<PreparedImage | PreparedVideo> {
   if (media.kind === "document") return media.pages;
   if (media.kind === "passthrough") throw new Error("unreachable: pass-through is off");
   return [media];
+}
+
+/** Types a remote engine can be told about from a URL's extension, when glmv does not download it. */
+const EXTENSION_TYPES: Record<string, [MediaPartKind, string]> = {
+  jpg: ["image", "image/jpeg"],
+  jpeg: ["image", "image/jpeg"],
+  png: ["image", "image/png"],
+  webp: ["image", "image/webp"],
+  gif: ["image", "image/gif"],
+  bmp: ["image", "image/bmp"],
+  tif: ["image", "image/tiff"],
+  tiff: ["image", "image/tiff"],
+  avif: ["image", "image/avif"],
+  mp4: ["video", "video/mp4"],
+  mov: ["video", "video/quicktime"],
+  webm: ["video", "video/webm"],
+  mkv: ["video", "video/x-matroska"],
+  avi: ["video", "video/x-msvideo"],
+  pdf: ["document", "application/pdf"],
+};
+
+/**
+ * Pass-through of an http(s) URL: not downloaded (the remote engine fetches it), but checked against the
+ * policy's address rules. The kind comes from the caller, else from the extension, else "image".
+ */
+async function passThroughRemote(url: string, options: PrepareOptions): Promise<PassThroughMedia> {
+  const parsed = await checkUrlTarget(url, options.policy ?? serverPolicy());
+  const extension = /\.([a-z0-9]+)$/i.exec(parsed.pathname)?.[1]?.toLowerCase() ?? "";
+  const known = EXTENSION_TYPES[extension];
+  const mediaKind = options.kind ?? known?.[0] ?? "image";
+  const mimeType = known && known[0] === mediaKind ? known[1] : "application/octet-stream";
+  return { kind: "passthrough", mediaKind, mimeType, url };
 }
 
 /** A pass-through part as a `data:` URI (for OpenAI-style `image_url`/`video_url` parts) or its URL. */

@@ -21,6 +21,8 @@ describe("sourceKind", () => {
     assert.equal(sourceKind("HTTP://example.com/a.png"), "url");
     assert.equal(sourceKind("file:///tmp/a.png"), "file-url");
     assert.equal(sourceKind("./a.png"), "path");
+    assert.equal(sourceKind("ftp://example.com/a.png"), "other-url");
+    assert.equal(sourceKind("C:\\photos\\a.png"), "path");
   });
 });
 

@@ -36,13 +36,14 @@ export interface LoadedSource {
 }
 
 /** How a string source is read. */
-export type SourceKind = "data-uri" | "url" | "file-url" | "path";
+export type SourceKind = "data-uri" | "url" | "file-url" | "other-url" | "path";
 
 /** Classifies a string source without touching the file system or network. */
 export function sourceKind(source: string): SourceKind {
   if (/^data:/i.test(source)) return "data-uri";
   if (/^https?:\/\//i.test(source)) return "url";
   if (/^file:/i.test(source)) return "file-url";
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(source)) return "other-url";
   return "path";
 }
 
@@ -287,6 +288,13 @@ export async function loadSource(
       }
       return loadPath(path, policy, input);
     }
+    case "other-url":
+      throw new MediaError(
+        "not-allowed",
+        input,
+        `${source.slice(0, source.indexOf(":"))}: URLs are not supported`,
+        "Use an http(s) URL, a data: URI, a local path or the bytes.",
+      );
     case "path":
       return loadPath(source, policy, input);
   }
