@@ -45,3 +45,13 @@ test("ocr judge: a yes gives 1, a no keeps the similarity", async () => {
   const no = await makeVerifier(withJudge("ocr"), fixedJudge("0.0")).judge("abcd", "abcf", ctx);
   assert.equal(no.reward, 0.75);
 });
+
+test("ocr: when no judge answers, the similarity stands by rule", async () => {
+  const failing = (async () => {
+    throw new Error("down");
+  }) as Parameters<typeof makeVerifier>[1];
+  const v = await makeVerifier(withJudge("ocr"), failing).judge("abcd", "abcf", ctx);
+  assert.equal(v.reward, 0.75);
+  assert.equal(v.decidedBy, "rule");
+  assert.match(v.detail ?? "", /judge unavailable/);
+});
