@@ -35,12 +35,12 @@ class OcrVerifier implements Verifier {
     if (sim <= s.editDistanceLowerBound) return rule(0);
     const judge = this.deps.judge;
     if (!judge) return rule(sim);
-    return judge
-      .vote(context.question, asText(answer), asText(gt))
-      .then(
-        (v): Verdict =>
-          v.reward === 1 ? v : { reward: sim, decidedBy: "llm", detail: "judge said no: similarity kept" },
-      );
+    // The judge can only raise the reward to 1: when no judge answers, the similarity stands (by rule).
+    return judge.vote(context.question, asText(answer), asText(gt)).then(
+      (v): Verdict =>
+        v.reward === 1 ? v : { reward: sim, decidedBy: "llm", detail: "judge said no: similarity kept" },
+      (error: Error): Verdict => rule(sim, `judge unavailable (${error.message}): similarity kept`),
+    );
   }
 }
 
