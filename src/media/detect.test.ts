@@ -38,6 +38,10 @@ describe("detectType: video containers", () => {
     ["mov", "mov"],
     ["webm", "webm"],
     ["mkv", "mkv"],
+    ["avi", "avi"],
+    ["ts", "mpegts"],
+    ["flv", "flv"],
+    ["ogv", "ogg"],
   ] as const) {
     it(`recognises ${format}`, async () => {
       const path = await makeVideo(dir, { seconds: 0.2, fps: 5, extension });

@@ -128,6 +128,14 @@ function containsUtf16(bytes: Uint8Array, text: string, limit = 1 << 20): boolea
   return false;
 }
 
+/** MPEG-TS: the sync byte 0x47 at the start of every 188-byte packet (checked over up to 4 packets). */
+function isMpegTs(bytes: Uint8Array): boolean {
+  const packets = Math.min(4, Math.floor(bytes.length / 188));
+  if (packets < 2) return false;
+  for (let i = 0; i < packets; i++) if (bytes[i * 188] !== 0x47) return false;
+  return true;
+}
+
 /** ISO-BMFF `ftyp` brands: AVIF image, HEIC (unsupported), or an MP4/MOV video. */
 function detectIsoBmff(bytes: Uint8Array): DetectedType | "heic" | undefined {
   if (ascii(bytes, 4, 4) !== "ftyp") return undefined;
@@ -185,7 +193,7 @@ export function detectType(bytes: Uint8Array): DetectedType | undefined {
   }
   if (head.startsWith("FLV\x01")) return TYPES.flv;
   if (head.startsWith("OggS")) return TYPES.ogg;
-  if (bytes.length >= 189 && bytes[0] === 0x47 && bytes[188] === 0x47) return TYPES.mpegts;
+  if (isMpegTs(bytes)) return TYPES.mpegts;
   if (ascii(bytes, 0, 1024).includes("%PDF-")) return TYPES.pdf;
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04])) return detectZip(bytes);
   if (startsWith(bytes, [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1])) {
