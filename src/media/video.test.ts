@@ -108,22 +108,35 @@ describe("prepareVideo", () => {
   });
 
   it("sizes frames with the video budget: the plan shrinks frames as T grows", () => {
-    const info = {
-      width: 1920,
-      height: 1080,
-      duration: 60,
-      fps: 30,
-      totalFrames: 1800,
-      codec: "h264",
-      rotation: 0,
-      estimatedFrameCount: false,
-    };
+    const info = { width: 1920, height: 1080, duration: 60, fps: 30, totalFrames: 1800 };
     const plan = planVideo(info, { family: "glm-4.1v-thinking" });
     assert.equal(plan.indices.length, 120);
     assert.deepEqual(plan.size, { width: 812, height: 448 });
     assert.equal(plan.tokens, 27_840);
     assert.equal(plan.pairTimestamps.length, 60);
   });
+
+  /** Spec §7 table (GLM-4.1V rule, 47,040,000 budget): frames, pairs, frame size, total tokens. */
+  const table: Array<[number, number, number, number, number, string, number]> = [
+    [1920, 1080, 10, 20, 10, "1932×1092", 26_910],
+    [1920, 1080, 60, 120, 60, "812×448", 27_840],
+    [1280, 720, 120, 240, 120, "588×308", 27_720],
+    [1920, 1080, 300, 600, 300, "364×196", 27_300],
+    [1920, 1080, 1200, 600, 300, "364×196", 27_300],
+    [640, 360, 5, 10, 5, "644×364", 1_495],
+  ];
+  for (const [width, height, seconds, frames, pairs, size, tokens] of table) {
+    it(`plans ${width}×${height}, ${seconds} s at 30 fps: ${frames} frames, ${pairs} pairs of ${size}, ${tokens} tokens`, () => {
+      const plan = planVideo(
+        { width, height, duration: seconds, fps: 30, totalFrames: seconds * 30 },
+        { family: "glm-4.1v-thinking" },
+      );
+      assert.equal(plan.indices.length, frames);
+      assert.equal(plan.pairTimestamps.length, pairs);
+      assert.equal(`${plan.size.width}×${plan.size.height}`, size);
+      assert.equal(plan.tokens, tokens);
+    });
+  }
 
   it("gives image-only engines one frame per pair with its timestamp", async () => {
     const video = await prepareVideo(ramp, { family: "glm-4.1v-thinking" });

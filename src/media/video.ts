@@ -173,7 +173,10 @@ export async function probeVideo(path: string, options: VideoOptions = {}): Prom
 }
 
 /** Plans sampling and sizing for a probed video (pure). */
-export function planVideo(info: VideoInfo, options: VideoOptions = {}): VideoPlan {
+export function planVideo(
+  info: Pick<VideoInfo, "width" | "height" | "totalFrames" | "fps" | "duration">,
+  options: VideoOptions = {},
+): VideoPlan {
   const family = options.family ?? "glm-4.6v";
   const indices = sampleFrameIndices(family, info, { fps: options.fps });
   if (indices.length === 0) {
