@@ -7,9 +7,9 @@
  */
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createAdaptorServer } from "@hono/node-server";
+import { createAdaptorServer, type HttpBindings } from "@hono/node-server";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import type { ChatBackend, ChatEvent, ChatResult } from "../runtime/types.ts";
 import { KeyChecker, presentedKey } from "./auth.ts";
@@ -156,159 +156,180 @@ export function createApp(options: ServerOptions): GlmvApp {
     });
   });
 
-  app.post(
-    "/v1/chat/completions",
-    bodyLimit({
-      maxSize: bodyLimitBytes,
-      onError: () => errorResponse(new PayloadTooLargeError(bodyLimitBytes)),
-    }),
-    async (c) => {
-      const arrived = performance.now();
-      if (draining)
-        throw new UnavailableError("The server is shutting down; retry on another instance.", "draining");
-      const body = validateChatCompletion(parseJsonBody(await c.req.text()));
-      const model = resolveModel(body.model);
-      body.request.model = model;
+  app.post("/v1/chat/completions", async (c) => {
+    const arrived = performance.now();
+    if (draining)
+      throw new UnavailableError("The server is shutting down; retry on another instance.", "draining");
+    const node = (c.env as Partial<HttpBindings> | undefined)?.outgoing ? (c.env as HttpBindings) : undefined;
+    const body = validateChatCompletion(parseJsonBody(await readBody(c, node, bodyLimitBytes)));
+    const model = resolveModel(body.model);
+    body.request.model = model;
 
-      const controller = new AbortController();
+    // Cancel the generation when the client goes away (a closed socket before the response ended).
+    const controller = new AbortController();
+    const onClientGone = () => controller.abort(new ClientClosedError());
+    let detach: () => void;
+    if (node) {
+      const outgoing = node.outgoing;
+      const onClose = () => {
+        if (!outgoing.writableFinished) onClientGone();
+      };
+      outgoing.once("close", onClose);
+      if (outgoing.destroyed) onClose();
+      detach = () => outgoing.off("close", onClose);
+    } else {
       const clientSignal = c.req.raw.signal;
-      const onClientGone = () => controller.abort(new ClientClosedError());
       if (clientSignal.aborted) onClientGone();
       clientSignal.addEventListener("abort", onClientGone, { once: true });
-      const detach = () => clientSignal.removeEventListener("abort", onClientGone);
+      detach = () => clientSignal.removeEventListener("abort", onClientGone);
+    }
 
-      let release: Release;
-      try {
-        release = await queue.acquire(controller.signal);
-      } catch (error) {
-        detach();
-        throw error;
+    let release: Release;
+    try {
+      release = await queue.acquire(controller.signal);
+    } catch (error) {
+      detach();
+      throw error;
+    }
+    metrics.queueTime.observe((performance.now() - arrived) / 1000);
+    running.add(controller);
+
+    const iterator = backend.chat(body.request, controller.signal)[Symbol.asyncIterator]();
+    let finished = false;
+    const finishOnce = () => {
+      if (finished) return;
+      finished = true;
+      running.delete(controller);
+      detach();
+      release();
+      // Let the backend run its cleanup (it may be suspended after its last event).
+      void Promise.resolve(iterator.return?.()).catch(() => {});
+    };
+
+    let first: IteratorResult<ChatEvent>;
+    try {
+      first = await iterator.next();
+    } catch (error) {
+      finishOnce();
+      throw error;
+    }
+    const ttftSeconds = (performance.now() - arrived) / 1000;
+    const record = (result: ChatResult) => {
+      const e2e = (performance.now() - arrived) / 1000;
+      const reason = result.output.toolCalls.length > 0 ? "tool_calls" : result.finishReason;
+      metrics.requestSuccess.inc({ finished_reason: reason });
+      metrics.promptTokens.inc({}, result.usage.promptTokens);
+      metrics.generationTokens.inc({}, result.usage.completionTokens);
+      metrics.ttft.observe(ttftSeconds);
+      metrics.e2e.observe(e2e);
+      if (result.usage.completionTokens > 1) {
+        metrics.tpot.observe((e2e - ttftSeconds) / (result.usage.completionTokens - 1));
       }
-      metrics.queueTime.observe((performance.now() - arrived) / 1000);
-      running.add(controller);
-      const iterator = backend.chat(body.request, controller.signal)[Symbol.asyncIterator]();
-      let finished = false;
-      const finishOnce = () => {
-        if (finished) return;
-        finished = true;
-        running.delete(controller);
-        detach();
-        release();
-        // Let the backend run its cleanup (it may be suspended after its last event).
-        void Promise.resolve(iterator.return?.()).catch(() => {});
-      };
+    };
 
-      let first: IteratorResult<ChatEvent>;
+    const id = completionId();
+    const created = Math.floor(Date.now() / 1000);
+
+    if (!body.stream) {
       try {
-        first = await iterator.next();
-      } catch (error) {
+        let next = first;
+        while (!next.done && next.value.type !== "done") next = await iterator.next();
+        if (next.done) throw new UpstreamError("The backend ended without a result.", "incomplete");
+        const result = (next.value as { type: "done"; result: ChatResult }).result;
+        if (result.finishReason === "abort") throw abortError(controller.signal);
+        record(result);
+        return c.json(completionBody(id, created, model, result, body.skipSpecialTokens));
+      } finally {
         finishOnce();
-        throw error;
       }
-      const ttftSeconds = (performance.now() - arrived) / 1000;
-      const record = (result: ChatResult) => {
-        const e2e = (performance.now() - arrived) / 1000;
-        const reason = result.output.toolCalls.length > 0 ? "tool_calls" : result.finishReason;
-        metrics.requestSuccess.inc({ finished_reason: reason });
-        metrics.promptTokens.inc({}, result.usage.promptTokens);
-        metrics.generationTokens.inc({}, result.usage.completionTokens);
-        metrics.ttft.observe(ttftSeconds);
-        metrics.e2e.observe(e2e);
-        if (result.usage.completionTokens > 1) {
-          metrics.tpot.observe((e2e - ttftSeconds) / (result.usage.completionTokens - 1));
-        }
-      };
+    }
 
-      const id = completionId();
-      const created = Math.floor(Date.now() / 1000);
+    const encoder = new ChunkEncoder(id, created, model, body.skipSpecialTokens);
+    /** Turns one event into SSE text; "" when nothing is due; throws on an aborted or missing result. */
+    const encode = (next: IteratorResult<ChatEvent>): { text: string; last: boolean } => {
+      if (next.done) throw new UpstreamError("The backend ended the stream without a result.", "incomplete");
+      const event = next.value;
+      if (event.type === "delta") return { text: encoder.delta(event.delta), last: false };
+      if (event.result.finishReason === "abort") throw abortError(controller.signal);
+      record(event.result);
+      return { text: encoder.finish(event.result, body.includeUsage) + SSE_DONE, last: true };
+    };
+    const failure = (error: unknown): string => {
+      const apiError = toApiError(error);
+      metrics.requestSuccess.inc({ finished_reason: controller.signal.aborted ? "abort" : "error" });
+      if (!(controller.signal.reason instanceof ClientClosedError)) log(`stream error: ${apiError.message}`);
+      return sseError(apiError) + SSE_DONE;
+    };
 
-      if (!body.stream) {
+    if (node) {
+      // Write straight to the socket: no web streams between the backend and the client.
+      const outgoing = node.outgoing;
+      outgoing.writeHead(200, SSE_HEADERS);
+      outgoing.write(encoder.role());
+      void (async () => {
         try {
           let next = first;
-          while (!next.done && next.value.type !== "done") next = await iterator.next();
-          if (next.done) throw new UpstreamError("The backend ended without a result.", "incomplete");
-          const result = (next.value as { type: "done"; result: ChatResult }).result;
-          if (result.finishReason === "abort") throw abortError(controller.signal);
-          record(result);
-          return c.json(completionBody(id, created, model, result, body.skipSpecialTokens));
+          for (;;) {
+            const { text, last } = encode(next);
+            if (last) {
+              outgoing.end(text);
+              return;
+            }
+            if (outgoing.destroyed) throw abortError(controller.signal);
+            if (text !== "" && !outgoing.write(text)) await drained(outgoing);
+            next = await iterator.next();
+          }
+        } catch (error) {
+          if (!outgoing.destroyed && !outgoing.writableEnded) outgoing.end(failure(error));
         } finally {
           finishOnce();
         }
-      }
+      })();
+      return RESPONSE_ALREADY_SENT;
+    }
 
-      const encoder = new ChunkEncoder(id, created, model, body.skipSpecialTokens);
-      const bytes = new TextEncoder();
-      let pending: IteratorResult<ChatEvent> | undefined = first;
-      let closed = false;
-      const stop = () => {
-        if (closed) return;
-        closed = true;
-        void Promise.resolve(iterator.return?.())
-          .catch(() => {})
-          .finally(finishOnce);
-      };
-      const stream = new ReadableStream<Uint8Array>({
-        start(ctrl) {
-          ctrl.enqueue(bytes.encode(encoder.role()));
-        },
-        async pull(ctrl) {
-          try {
-            for (;;) {
-              const next = pending ?? (await iterator.next());
-              pending = undefined;
-              if (closed) return;
-              if (next.done)
-                throw new UpstreamError("The backend ended the stream without a result.", "incomplete");
-              const event = next.value;
-              if (event.type === "delta") {
-                const text = encoder.delta(event.delta);
-                if (text !== "") {
-                  ctrl.enqueue(bytes.encode(text));
-                  return;
-                }
-                continue;
-              }
-              if (event.result.finishReason === "abort") throw abortError(controller.signal);
-              record(event.result);
-              ctrl.enqueue(bytes.encode(encoder.finish(event.result, body.includeUsage) + SSE_DONE));
+    const bytes = new TextEncoder();
+    let pending: IteratorResult<ChatEvent> | undefined = first;
+    let closed = false;
+    const stream = new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        ctrl.enqueue(bytes.encode(encoder.role()));
+      },
+      async pull(ctrl) {
+        try {
+          for (;;) {
+            const next = pending ?? (await iterator.next());
+            pending = undefined;
+            if (closed) return;
+            const { text, last } = encode(next);
+            if (text !== "") ctrl.enqueue(bytes.encode(text));
+            if (last) {
               closed = true;
               ctrl.close();
               finishOnce();
-              return;
             }
-          } catch (error) {
-            if (closed) return;
-            const apiError = toApiError(error);
-            metrics.requestSuccess.inc({ finished_reason: "error" });
-            log(`stream error: ${apiError.message}`);
-            closed = true;
-            try {
-              ctrl.enqueue(bytes.encode(sseError(apiError) + SSE_DONE));
-              ctrl.close();
-            } catch {
-              // the client is gone
-            }
-            void Promise.resolve(iterator.return?.()).catch(() => {});
-            finishOnce();
+            if (text !== "" || last) return;
           }
-        },
-        cancel() {
-          controller.abort(new ClientClosedError());
-          metrics.requestSuccess.inc({ finished_reason: "abort" });
-          stop();
-        },
-      });
-      return new Response(stream, {
-        status: 200,
-        headers: {
-          "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-cache",
-          connection: "keep-alive",
-          "x-accel-buffering": "no",
-        },
-      });
-    },
-  );
+        } catch (error) {
+          if (closed) return;
+          closed = true;
+          try {
+            ctrl.enqueue(bytes.encode(failure(error)));
+            ctrl.close();
+          } catch {
+            // the client is gone
+          }
+          finishOnce();
+        }
+      },
+      cancel() {
+        closed = true;
+        controller.abort(new ClientClosedError());
+        finishOnce();
+      },
+    });
+    return new Response(stream, { status: 200, headers: SSE_HEADERS });
+  });
 
   if (options.ui) {
     const ui = options.ui;
@@ -350,6 +371,46 @@ export function createApp(options: ServerOptions): GlmvApp {
   }
 
   return { app, metrics, queue, drain, abortAll };
+}
+
+const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  connection: "keep-alive",
+  "x-accel-buffering": "no",
+};
+
+/** Resolves when the socket can take more data, or has closed. */
+function drained(outgoing: HttpBindings["outgoing"]): Promise<void> {
+  return new Promise((resolve) => {
+    if (outgoing.destroyed || outgoing.closed) return resolve();
+    const done = () => {
+      outgoing.off("drain", done);
+      outgoing.off("close", done);
+      resolve();
+    };
+    outgoing.once("drain", done);
+    outgoing.once("close", done);
+  });
+}
+
+/** Reads the request body as text within the size limit (straight from the socket under node-server). */
+async function readBody(c: Context, node: HttpBindings | undefined, limit: number): Promise<string> {
+  const declared = Number(c.req.header("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError(limit);
+  if (!node) {
+    const text = await c.req.text();
+    if (Buffer.byteLength(text) > limit) throw new PayloadTooLargeError(limit);
+    return text;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of node.incoming) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new PayloadTooLargeError(limit);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 function abortError(signal: AbortSignal): unknown {
