@@ -109,6 +109,12 @@ describe("local files under the policy", () => {
       isMediaError("not-allowed", /outside the allowed media folder/),
     );
   });
+  it("does not reveal whether a file outside the allowed folder exists", async () => {
+    const policy = serverPolicy({ localFiles: [allowed] });
+    await assert.rejects(loadSource(join(dir, "outside", "nope.png"), policy), isMediaError("not-allowed"));
+    await assert.rejects(loadSource(join(dir, "outside", "secret.png"), policy), isMediaError("not-allowed"));
+    await assert.rejects(loadSource(join(allowed, "nope.png"), policy), isMediaError("not-found"));
+  });
   it("refuses symlink escapes (file and folder links)", async () => {
     const policy = serverPolicy({ localFiles: [allowed] });
     await assert.rejects(loadSource(join(allowed, "escape.png"), policy), isMediaError("not-allowed"));

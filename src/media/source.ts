@@ -150,6 +150,13 @@ export async function resolveLocalPath(path: string, policy: MediaPolicy, input 
   try {
     real = await realpath(resolve(path));
   } catch (cause) {
+    // Outside the allowed folders, say "not allowed" whether or not the file exists (no existence oracle).
+    if (
+      policy.localFiles !== "any" &&
+      !policy.localFiles.some((root) => isInside(resolve(root), resolve(path)))
+    ) {
+      throw outsideAllowed(input, policy.localFiles);
+    }
     const code = (cause as NodeJS.ErrnoException).code;
     throw new MediaError(
       "not-found",
@@ -167,14 +174,22 @@ export async function resolveLocalPath(path: string, policy: MediaPolicy, input 
     } catch {
       continue;
     }
-    const rel = relative(realRoot, real);
-    if (rel !== "" && !rel.startsWith("..") && !isAbsolute(rel)) return real;
+    if (isInside(realRoot, real)) return real;
   }
-  throw new MediaError(
+  throw outsideAllowed(input, policy.localFiles);
+}
+
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+}
+
+function outsideAllowed(input: string, roots: readonly string[]): MediaError {
+  return new MediaError(
     "not-allowed",
     input,
     "this path is outside the allowed media folder (after resolving '..' and symbolic links)",
-    `Put the file under ${policy.localFiles.join(" or ")}, or send it as bytes.`,
+    `Put the file under ${roots.join(" or ")}, or send it as bytes.`,
   );
 }
 
