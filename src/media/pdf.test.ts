@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { degrees, PDFDocument } from "pdf-lib";
 import { MediaError } from "./errors.ts";
 import { formatPageList, parsePageRange, planPages, preparePdf } from "./pdf.ts";
 import { makePdf, pixelAt } from "./test-media.ts";
@@ -125,6 +126,14 @@ describe("preparePdf", () => {
     for (let x = 40; x < 200; x++) if (pixelAt(page, x, 50)[0] < 100) dark++;
     assert.ok(dark > 5, "heading text is drawn");
     assert.equal(doc.tokens, (588 * 840 * 2) / 784);
+  });
+  it("renders a page with /Rotate 90 in landscape", async () => {
+    const doc = await PDFDocument.create();
+    doc.addPage([595.28, 841.89]).setRotation(degrees(90));
+    const rendered = await preparePdf(await doc.save(), { dpi: 36 });
+    const page = rendered.pages[0];
+    assert.ok(page.originalWidth > page.originalHeight, `${page.originalWidth}×${page.originalHeight}`);
+    assert.ok(page.width > page.height);
   });
   it("reports the token budget note on the result", async () => {
     const doc = await preparePdf(await makePdf(2), { maxTokens: 500, input: "two.pdf" });
