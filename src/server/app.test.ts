@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import sharp from "sharp";
+import { makePdf } from "../media/test-media.ts";
 import { type RunningServer, startServer } from "./app.ts";
 import { FakeUpstream } from "./testing/fake-upstream.ts";
 import { RAW_THINK, scriptFor, WEATHER_TOOL } from "./testing/scripts.ts";
@@ -183,6 +184,50 @@ describe("glmv server over an imitation vLLM upstream", () => {
     assert.deepEqual(glmv.boxes, [
       { box: { x1: 250, y1: 100, x2: 750, y2: 900 }, pixels: { x1: 480, y1: 108, x2: 1440, y2: 972 } },
     ]);
+  });
+
+  it("renders a PDF file part to page images for a vLLM upstream", async () => {
+    const pdf = await makePdf(2, [300, 200]);
+    const before = fake.requests.length;
+    await client.chat.completions.create({
+      model: "glm-4.5v",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "hello" },
+            {
+              type: "file",
+              file: {
+                file_data: `data:application/pdf;base64,${Buffer.from(pdf).toString("base64")}`,
+                filename: "a.pdf",
+              },
+            },
+          ],
+        },
+      ],
+    });
+    const sent = fake.requests[before].messages as {
+      content: { type: string; image_url?: { url: string } }[];
+    }[];
+    const parts = sent[0].content;
+    assert.deepEqual(
+      parts.map((p) => p.type),
+      ["text", "image_url", "image_url"],
+    );
+    assert.match(parts[1].image_url?.url ?? "", /^data:image\/jpeg;base64,/);
+  });
+
+  it("refuses file: URLs on a remote upstream with 400 naming the part", async () => {
+    await assert.rejects(
+      client.chat.completions.create({
+        model: "glm-4.5v",
+        messages: [
+          { role: "user", content: [{ type: "image_url", image_url: { url: "file:///etc/passwd" } }] },
+        ],
+      }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === "messages[0].content[0]",
+    );
   });
 
   it("strips box tokens on skip_special_tokens: true and keeps them otherwise", async () => {

@@ -38,7 +38,7 @@ import {
   upstreamBody,
 } from "./dialect.ts";
 import { sendRequest, type UpstreamResponse } from "./http.ts";
-import { type LocalMediaMode, prepareUpstreamMedia } from "./media.ts";
+import { documentsToImages, hasDocuments, type LocalMediaMode, prepareUpstreamMedia } from "./media.ts";
 import { type ChunkTranslator, ContractPassThrough, UpstreamNormalizer } from "./normalize.ts";
 import { type Endpoint, endpointUrls, UpstreamPool } from "./pool.ts";
 
@@ -205,6 +205,18 @@ export class UpstreamBackend implements ChatBackend {
       }
       tried.add(endpoint);
       const info = this.info.get(endpoint)!;
+      if (info.dialect !== "glmv" && hasDocuments(request.messages)) {
+        // Only glmv takes PDF/office parts: render them to page images here, once.
+        request = {
+          ...request,
+          messages: await documentsToImages(
+            request.messages,
+            familyId,
+            this.options.mediaPolicy ?? serverPolicy(),
+            signal,
+          ),
+        };
+      }
       const budget = request.thinkingBudget;
       const maxTokens = request.options.maxTokens;
       const emulate =

@@ -8,7 +8,9 @@
 import { MediaError } from "../../media/errors.ts";
 import { probeImage } from "../../media/image.ts";
 import type { MediaPolicy } from "../../media/policy.ts";
+import { prepareMediaParts } from "../../media/prepare.ts";
 import { decodeDataUri, loadSource } from "../../media/source.ts";
+import type { FamilyId } from "../../protocol/families.ts";
 import type { ChatMessage, MessagePart } from "../../protocol/types.ts";
 import type { ImageSize } from "../../runtime/types.ts";
 import { UnsupportedFeatureError } from "../errors.ts";
@@ -100,4 +102,56 @@ async function sizeOf(url: string, policy: MediaPolicy): Promise<ImageSize | und
     if (error instanceof MediaError) return undefined;
     throw error;
   }
+}
+
+/** Whether any message holds a `file` part (a PDF or office document). */
+export function hasDocuments(messages: ChatMessage[]): boolean {
+  return messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === "file"));
+}
+
+/**
+ * For upstreams that take no documents (vLLM, SGLang, Z.ai): renders each `file` part through the media
+ * pipeline (under the server's policy, with the family's page budget) and replaces it by one JPEG
+ * `image_url` part per page.
+ */
+export async function documentsToImages(
+  messages: ChatMessage[],
+  family: FamilyId,
+  policy: MediaPolicy,
+  signal?: AbortSignal,
+): Promise<ChatMessage[]> {
+  const sharp = (await import("sharp")).default;
+  const out: ChatMessage[] = [];
+  for (const m of messages) {
+    if (!Array.isArray(m.content) || !m.content.some((p) => p.type === "file")) {
+      out.push(m);
+      continue;
+    }
+    const parts: MessagePart[] = [];
+    for (const part of m.content) {
+      if (part.type !== "file") {
+        parts.push(part);
+        continue;
+      }
+      const source = part.file.file_data ?? part.file.url;
+      if (!source)
+        throw new UnsupportedFeatureError(
+          "A file part needs file.file_data (a data: URI) or file.url.",
+          "file",
+        );
+      const pages = await prepareMediaParts(source, { family, policy, kind: "document", signal });
+      for (const page of pages) {
+        if (page.kind !== "image") continue;
+        const jpeg = await sharp(page.data, { raw: { width: page.width, height: page.height, channels: 3 } })
+          .jpeg({ quality: 90 })
+          .toBuffer();
+        parts.push({
+          type: "image_url",
+          image_url: { url: `data:image/jpeg;base64,${jpeg.toString("base64")}` },
+        });
+      }
+    }
+    out.push({ ...m, content: parts });
+  }
+  return out;
 }
