@@ -43,7 +43,11 @@ try {
       extraBody: { temperature: 0 },
     };
     await runBench({ ...base, numPrompts: 1, maxConcurrency: 1 });
-    const r = await runBench({ ...base, numPrompts: Math.max(8, 2 * concurrency), maxConcurrency: concurrency });
+    const r = await runBench({
+      ...base,
+      numPrompts: Math.max(8, 2 * concurrency),
+      maxConcurrency: concurrency,
+    });
     rows.push({ concurrency, r });
   }
   await server.close(1000);
