@@ -127,6 +127,13 @@ export function createApp(options: ServerOptions): GlmvApp {
 
   app.get("/health", (c) => {
     if (draining) return c.json({ status: "draining", server: options.serverName ?? "glmv" }, 503);
+    // A backend that can tell (the gateway: no upstream left) makes /health answer 503 for load balancers.
+    if ((backend as { healthy?: boolean }).healthy === false) {
+      return c.json(
+        { status: "unhealthy", server: options.serverName ?? "glmv", backend: backend.name },
+        503,
+      );
+    }
     return c.json({
       status: "ok",
       server: options.serverName ?? "glmv",

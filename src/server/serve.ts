@@ -49,6 +49,8 @@ export interface ServeHandle {
   engine?: LaunchedEngine;
   /** Drains in-flight streams (up to `drainTimeoutMs`), then closes the backend and stops the engine. */
   stop(drainTimeoutMs: number): Promise<void>;
+  /** Resolves when a launched engine exits on its own (never for other backends). */
+  engineExited: Promise<string>;
 }
 
 /** Starts the backend and the server. */
@@ -106,11 +108,19 @@ export async function startServe(config: ServeConfig): Promise<ServeHandle> {
     await engine?.stop();
     throw error;
   }
+  let stopping = false;
+  const engineExited = new Promise<string>((resolve) => {
+    engine?.child.once("exit", (code, signal) => {
+      if (!stopping) resolve(`the ${engine.command.command} engine exited (${code ?? signal})`);
+    });
+  });
   return {
     server,
     backend,
     engine,
+    engineExited,
     async stop(drainTimeoutMs: number) {
+      stopping = true;
       await server.close(drainTimeoutMs);
       await backend.close();
       await engine?.stop();

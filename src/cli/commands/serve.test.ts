@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -11,6 +12,14 @@ import { UsageError } from "../command.ts";
 import { parseServeArgs } from "./serve.ts";
 
 const quiet = () => {};
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 describe("glmv serve options", () => {
   it("builds an upstream config with keys from flags, env and a keys file", () => {
@@ -114,5 +123,61 @@ describe("glmv serve process", () => {
     assert.equal(await exited, 0);
     assert.match(stderr, /draining/);
     await fake.kill();
+  });
+
+  it("launches a (stand-in) vLLM, fronts it, and stops with exit code 1 when the engine dies", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "glmv-engine-"));
+    const script = join(import.meta.dirname, "..", "..", "server", "testing", "fake-engine.ts");
+    writeFileSync(join(dir, "vllm"), `#!/bin/sh\nexec "${process.execPath}" "${script}" "$@"\n`);
+    chmodSync(join(dir, "vllm"), 0o755);
+    const enginePort = await freePort();
+    const bin = join(import.meta.dirname, "..", "..", "..", "bin", "glmv.ts");
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        "serve",
+        "--engine",
+        "vllm",
+        "--model",
+        "zai-org/GLM-4.5V",
+        "--engine-port",
+        String(enginePort),
+        "--port",
+        "0",
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } },
+    );
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.setEncoding("utf8");
+      child.stderr.on("data", (chunk: string) => {
+        stderr += chunk;
+        const m = /listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) resolve(m[1]);
+      });
+      void exited.then(() => reject(new Error(`serve exited early: ${stderr}`)));
+    });
+    try {
+      assert.match(stderr, /starting vllm serve zai-org\/GLM-4.5V .*--reasoning-parser glm45/);
+      const r = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "glm-4.5v", messages: [{ role: "user", content: "raw-think" }] }),
+      });
+      const body = (await r.json()) as { choices: { message: { reasoning_content: string } }[] };
+      assert.equal(
+        body.choices[0].message.reasoning_content,
+        "The user asks for the cat. It sits in the middle.",
+      );
+      const pid = Number(/pid (\d+)/.exec(stderr)?.[1]);
+      process.kill(pid, "SIGKILL");
+      assert.equal(await exited, 1);
+      assert.match(stderr, /engine exited/);
+    } finally {
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

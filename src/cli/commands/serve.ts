@@ -198,12 +198,20 @@ export async function runServe(
   const handle = await startServe(config);
   const models = handle.backend.models().map((m) => m.id);
   log(`listening on ${handle.server.url} (backend ${handle.backend.name}; models: ${models.join(", ")})`);
-  if (!stop.aborted)
-    await new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }));
+  let exitCode = 0;
+  if (!stop.aborted) {
+    await Promise.race([
+      new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true })),
+      handle.engineExited.then((why) => {
+        log(`${why}; stopping`);
+        exitCode = 1;
+      }),
+    ]);
+  }
   log(`draining (up to ${drainMs / 1000} s)…`);
-  await handle.stop(drainMs);
+  await handle.stop(exitCode === 0 ? drainMs : 0);
   log("stopped");
-  return 0;
+  return exitCode;
 }
 
 function flagValue(argv: string[], flag: string): string | undefined {

@@ -13,7 +13,7 @@ const flag = (name: string) => {
 const port = Number(flag("--port") ?? 8000);
 const name = flag("--served-model-name") ?? "glm-4.5v";
 const fake = await FakeUpstream.start({ respond: scriptFor, models: [name] }, port);
-process.stdout.write(`fake engine serving ${name} on ${fake.url}\n`);
+process.stdout.write(`fake engine serving ${name} on ${fake.url} pid ${process.pid}\n`);
 process.on("SIGTERM", () => {
   void fake.kill().then(() => process.exit(0));
 });
