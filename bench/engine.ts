@@ -258,9 +258,32 @@ async function main() {
   // 512 prompt tokens after a 2-token prefix that varies per run ([gMASK]<sop> + marker), so glmv's prefix reuse
   // keeps only [gMASK]<sop> and decodes exactly 512 tokens, like the reference.
   const words = " the".repeat(PP - 1);
-  const markers = [" a", " b", " c", " d", " e", " f", " g", " h", " i", " j"];
-  const glmvPrompt = (k: number) => `[gMASK]<sop>${markers[k % markers.length]}${words}`;
-  const refIds = ref.tokenize(`${markers[0]}${words}`);
+  // Single-token marker words: PP prompts use the first half, decode prompts the second (never a shared prefix).
+  const candidates = [
+    " a",
+    " b",
+    " c",
+    " d",
+    " e",
+    " f",
+    " g",
+    " h",
+    " i",
+    " j",
+    " k",
+    " m",
+    " n",
+    " o",
+    " p",
+    " s",
+  ];
+  const markers = candidates.filter((w) => ref.tokenize(w).length === 1);
+  const half = Math.floor(markers.length / 2);
+  if (half < 2) throw new Error("too few single-token marker words in the vocabulary");
+  const ppMarker = (k: number) => markers[k % half];
+  const tgMarker = (k: number) => markers[half + (k % half)];
+  const glmvPrompt = (k: number) => `[gMASK]<sop>${ppMarker(k)}${words}`;
+  const refIds = ref.tokenize(`${ppMarker(0)}${words}`);
   if (refIds.length !== PP) throw new Error(`prompt is ${refIds.length} tokens, expected ${PP}`);
   const short = "[gMASK]<sop>";
   const shortIds = ref.tokenize(short);
@@ -284,7 +307,7 @@ async function main() {
     const gp = await glmv(glmvPrompt(r), 1);
     const decodedPrompt = gp.usage.promptTokens - (gp.usage.cachedPromptTokens ?? 0);
     if (decodedPrompt !== PP) throw new Error(`glmv decoded ${decodedPrompt} prompt tokens, expected ${PP}`);
-    const gt = await glmv(`${short}${markers[(r + 5) % markers.length]}`, TG);
+    const gt = await glmv(`${short}${tgMarker(r)}`, TG);
     if (gt.usage.completionTokens !== TG)
       throw new Error(`glmv generated ${gt.usage.completionTokens} tokens`);
     if (warm) continue;
