@@ -37,7 +37,7 @@ test("glmv dev tiny-model writes a scripted 4.1V model the reader accepts", asyn
       t.io,
     );
     assert.equal(code, 0);
-    assert.match(t.out(), /scripted: 6 tokens/);
+    assert.match(t.out(), /scripted: 7 tokens/);
     const file = readGguf(join(dir, "model.gguf"));
     assert.equal(file.metadata.get("glmv.family")?.value, "glm-4.1v-thinking");
     assert.ok(!existsSync(join(dir, "mmproj.gguf")));
