@@ -79,7 +79,8 @@ export class RewardSystem {
    * Scores one item through the whole pipeline. Synchronous when no LLM judge is consulted (the common case),
    * a promise otherwise. Never throws for item-level problems: they score the minimum with `decidedBy`
    * "format" (the response's shape) or "error" (bad ground truth, verifier or judge failure). Throws only
-   * UnknownDatasourceError.
+   * for the configuration: UnknownDatasourceError, or RewardConfigError when the datasource's verifier
+   * cannot be built (a `long_doc` config, a file_based module that does not load).
    */
   scoreItem(item: RewardItem): RewardOutcome | Promise<RewardOutcome> {
     const verifier = this.verifierFor(item.datasource);
