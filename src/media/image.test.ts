@@ -60,6 +60,60 @@ describe("prepareImage: orientation, alpha, animation", () => {
     assert.ok(near(pixelAt(image, 28, 5), [255, 0, 0]), `top ${pixelAt(image, 28, 5)}`);
     assert.ok(near(pixelAt(image, 28, 106), [0, 0, 255]), `bottom ${pixelAt(image, 28, 106)}`);
   });
+  it("applies every EXIF orientation (1–8) exactly as libvips' autoOrient does", async () => {
+    // An asymmetric 4×2 grid of colour blocks, so each mirror/rotation gives a different picture.
+    const w = 112;
+    const h = 56;
+    const raw = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const block = Math.floor(x / 28) + 4 * Math.floor(y / 28);
+        raw.set([block * 30, (block * 70) % 256, 255 - block * 25], (y * w + x) * 3);
+      }
+    }
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const png = new Uint8Array(
+        await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+          .withMetadata({ orientation })
+          .png()
+          .toBuffer(),
+      );
+      const ours = await prepareImage(png, {
+        size: orientation >= 5 ? { width: h, height: w } : { width: w, height: h },
+      });
+      const expected = await sharp(png).autoOrient().raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual(
+        [ours.width, ours.height],
+        [expected.info.width, expected.info.height],
+        `orientation ${orientation}`,
+      );
+      assert.deepEqual(Buffer.from(ours.data), expected.data, `orientation ${orientation}`);
+    }
+  });
+  it("keeps pixel values of images tagged with an ICC profile (as the reference processor does)", async () => {
+    const p3 = new Uint8Array(
+      await sharp({ create: { width: 56, height: 56, channels: 3, background: { r: 200, g: 100, b: 50 } } })
+        .withIccProfile("p3")
+        .png()
+        .toBuffer(),
+    );
+    assert.ok((await sharp(p3).metadata()).icc, "the test image carries a profile");
+    // The file stores the colour converted to P3; the stored values, not a conversion back, reach the model.
+    const stored = Array.from((await sharp(p3, { ignoreIcc: true }).raw().toBuffer()).subarray(0, 3));
+    assert.notDeepEqual(stored, [200, 100, 50]);
+    assert.deepEqual(pixelAt(await prepareImage(p3), 40, 40), stored);
+  });
+  it("converts CMYK JPEGs to RGB", async () => {
+    const cmyk = new Uint8Array(
+      await sharp({ create: { width: 56, height: 56, channels: 3, background: "#ff0000" } })
+        .toColourspace("cmyk")
+        .jpeg()
+        .toBuffer(),
+    );
+    assert.equal((await sharp(cmyk).metadata()).space, "cmyk");
+    const [r, g, b] = pixelAt(await prepareImage(cmyk), 40, 40);
+    assert.ok(r > 180 && g < 90 && b < 90, `${[r, g, b]}`);
+  });
   it("flattens transparency onto white (PNG and WebP)", async () => {
     for (const format of ["png", "webp"] as const) {
       const image = await prepareImage(await makeImage(format, 100, 60, { alpha: true }));
