@@ -107,3 +107,28 @@ test("glmv reward score with a YAML config scores a file and reports bad lines",
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("glmv reward score draws a progress bar when stderr is a terminal", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "glmv-reward-tty-"));
+  try {
+    const input = join(dir, "in.jsonl");
+    const output = join(dir, "out.jsonl");
+    const line = JSON.stringify({ prompt: "q", response, gt: "1.5", datasource: "math" });
+    await writeFile(input, `${Array.from({ length: 5 }, () => line).join("\n")}\n`);
+    const cap = captureIO();
+    Object.assign(cap.io.stderr, { isTTY: true });
+    assert.equal(
+      await main(["reward", "score", "--input", input, "--output", output, "--workers", "0"], cap.io),
+      0,
+    );
+    assert.match(cap.err(), /\r\[#{30}\] 100% 5\/5 lines/);
+    const plain = captureIO();
+    await main(
+      ["reward", "score", "--input", input, "--output", output, "--restart", "--workers", "0"],
+      plain.io,
+    );
+    assert.doesNotMatch(plain.err(), /\r/, "no bar when stderr is not a terminal");
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
