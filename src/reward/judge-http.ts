@@ -29,7 +29,7 @@ export function chatCompletionsUrl(url: string): string {
 /**
  * POSTs `{model, messages:[{role:"user", content}], max_tokens, temperature, top_p, stream:false}` and returns
  * `choices[0].message.content`. Throws JudgeTimeoutError past the timeout and JudgeHttpError on any other
- * failure (unlike upstream, which returned "" and so silently counted every failure as a 0 vote).
+ * failure (unlike upstream, which returned "" and so silently counted every failure as a 0 vote: defect 6).
  */
 export const postChatCompletion: JudgeTransport = async (request) => {
   const body = {

@@ -371,7 +371,9 @@ class GuiVerifier<T extends object> implements Verifier {
   }
   /**
    * Reads the action from the part after `</think>` (the spec's `^<think>…</think>(.*)$` extractor; the whole
-   * text when there is no think block), so boxes in the reasoning are ignored.
+   * text when there is no think block), so boxes in the reasoning are ignored. Boxes are found by the
+   * protocol's box scanner, with or without `<answer>`: upstream's 4.1V PC parser had a regex typo
+   * (`</\|end_of_box\|>`) and its web parser required `<answer>`, failing on 4.5V output (defect 10).
    */
   extractAnswer(text: string): Extracted | null {
     return this.extract(afterThinkPart(text) ?? text) as Extracted | null;
