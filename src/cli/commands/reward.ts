@@ -168,7 +168,7 @@ async function runScore(argv: string[], io: CommandIO): Promise<number> {
     });
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
-    if (e.code === "ENOENT") throw new UsageError(`cannot read ${e.path ?? values.input}: no such file`);
+    if (e.code === "ENOENT") throw new UsageError(`no such file or directory: ${e.path ?? values.input}`);
     throw error;
   }
   if (tty) io.stderr.write("\n");
