@@ -99,20 +99,13 @@ const patches = patchifyImage(image);
 const patchifyMs = performance.now() - tp;
 const n = patches.nPatches;
 
-const times: number[] = [];
-tower.encode(patches); // warm-up (builds and allocates the graph)
-for (let r = 0; r < runs; r++) {
-  const s = performance.now();
-  tower.encode(patches);
-  times.push(performance.now() - s);
-}
-const encodeMs = median(times);
-const flops = towerFlops(n);
-const computeMb = tower.computeBufferBytes / 2 ** 20;
-tower.close();
-
 // Plain ggml product of similar size: [3600 × 1536] · [1536 × 4096] with F16 weights, same backend and threads.
-function plainMatmulGflops(rows: number, k: number, cols: number): number {
+// Its runs are interleaved with the encoder's so both see the same machine load.
+function plainMatmul(
+  rows: number,
+  k: number,
+  cols: number,
+): { run: () => number; close: () => void; flop: number } {
   const g = loadGgml();
   const backend = createCpuBackend(threads);
   const wctx = newMetaContext(g, 2);
@@ -133,21 +126,40 @@ function plainMatmulGflops(rows: number, k: number, cols: number): number {
   g.ggml_gallocr_alloc_graph(galloc, gf);
   const xd = new Float32Array(k * rows).map((_, i) => ((i * 104729) % 997) / 997 - 0.5);
   g.ggml_backend_tensor_set(x, xd, 0, xd.byteLength);
-  g.ggml_backend_graph_compute(backend.handle, gf);
-  const ts: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const s = performance.now();
-    g.ggml_backend_graph_compute(backend.handle, gf);
-    ts.push(performance.now() - s);
-  }
-  g.ggml_gallocr_free(galloc);
-  g.ggml_free(ctx);
-  g.ggml_backend_buffer_free(buf);
-  g.ggml_free(wctx);
-  g.ggml_backend_free(backend.handle);
-  return (2 * rows * k * cols) / (median(ts) / 1000) / 1e9;
+  return {
+    flop: 2 * rows * k * cols,
+    run() {
+      const s = performance.now();
+      g.ggml_backend_graph_compute(backend.handle, gf);
+      return performance.now() - s;
+    },
+    close() {
+      g.ggml_gallocr_free(galloc);
+      g.ggml_free(ctx);
+      g.ggml_backend_buffer_free(buf);
+      g.ggml_free(wctx);
+      g.ggml_backend_free(backend.handle);
+    },
+  };
 }
-const matmul = plainMatmulGflops(n, config.hiddenSize, config.feedForwardLength);
+const mm = plainMatmul(n, config.hiddenSize, config.feedForwardLength);
+const times: number[] = [];
+const mmTimes: number[] = [];
+tower.encode(patches); // warm-up (builds and allocates the graph)
+mm.run();
+for (let r = 0; r < runs; r++) {
+  const s = performance.now();
+  tower.encode(patches);
+  times.push(performance.now() - s);
+  mmTimes.push(mm.run());
+}
+mm.close();
+const encodeMs = median(times);
+const flops = towerFlops(n);
+const computeMb = tower.computeBufferBytes / 2 ** 20;
+tower.close();
+const matmul = mm.flop / (median(mmTimes) / 1000) / 1e9;
+const loadAvg = (await import("node:os")).loadavg()[0];
 
 const gflops = flops.total / (encodeMs / 1000) / 1e9;
 const result = {
@@ -167,5 +179,6 @@ const result = {
   plainMatmulGflops: Math.round(matmul * 10) / 10,
   ratio: Math.round((gflops / matmul) * 100) / 100,
   computeBufferMiB: Math.round(computeMb),
+  loadAverage: Math.round(loadAvg * 10) / 10,
 };
 console.log(JSON.stringify(result, null, 2));
