@@ -89,3 +89,19 @@ test("evicting cached graphs keeps results exact when grids alternate", () => {
   }
   assert.throws(() => enc.encode(patchifyImage(noise(28, 28, 1))), /closed/);
 });
+
+test("a 1024-patch image takes the flash-attention path and stays within 1e-3 of the reference", () => {
+  const config = tinyVisionConfig(32);
+  const weights = randomVisionWeights(config, { seed: 21, mergerWidth: 64 });
+  const enc = VisionTower.fromHostWeights(config, weights, { threads: 2 }); // flashAttention "auto": on from 1024
+  try {
+    const patches = patchifyImage(noise(448, 448, 5));
+    const got = enc.encode(patches);
+    const want = referenceEncode(config, weights, patches);
+    const { diff, scale } = maxAbsDiff(got, want);
+    assert.ok(diff <= 1e-3 * Math.max(1, scale), `max |Δ| ${diff} (max |ref| ${scale})`);
+    if (process.env.GLMV_VERBOSE) console.log(`flash 32×32: max |Δ| ${diff}, max |ref| ${scale}`);
+  } finally {
+    enc.close();
+  }
+});
