@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import OpenAI from "openai";
 import sharp from "sharp";
+import { readSse } from "../client/sse.ts";
 import { makePdf } from "../media/test-media.ts";
-import { type RunningServer, startServer } from "./app.ts";
+import { createApp, type RunningServer, startServer } from "./app.ts";
 import { FakeUpstream } from "./testing/fake-upstream.ts";
 import { RAW_THINK, scriptFor, WEATHER_TOOL } from "./testing/scripts.ts";
 import { createUpstreamBackend, type UpstreamBackend } from "./upstream/backend.ts";
@@ -352,5 +353,37 @@ describe("glmv server over an imitation vLLM upstream", () => {
       messages: [{ role: "user", content: "raw-think" }],
     });
     assert.ok(RAW_THINK.includes(r.choices[0].message.content ?? "!"));
+  });
+});
+
+describe("the app on a fetch-style runtime (no node socket)", () => {
+  it("streams the same contract through a web ReadableStream and enforces the body limit", async () => {
+    const fake = await FakeUpstream.start({ respond: scriptFor });
+    const backend = await createUpstreamBackend({ upstreams: [{ url: fake.url }], healthIntervalMs: 0 });
+    try {
+      const { app } = createApp({ backend, bodyLimitBytes: 4000 });
+      const response = await app.request("/v1/chat/completions", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "raw-think" }], stream: true }),
+      });
+      assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      const events: string[] = [];
+      for await (const data of readSse(response.body!)) events.push(data);
+      assert.equal(events.at(-1), "[DONE]");
+      const deltas = events.slice(0, -1).map((e) => JSON.parse(e).choices[0]?.delta ?? {});
+      assert.equal(
+        deltas.map((d) => d.reasoning_content ?? "").join(""),
+        "The user asks for the cat. It sits in the middle.",
+      );
+      const big = await app.request("/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify({ messages: [{ role: "user", content: "x".repeat(5000) }] }),
+      });
+      assert.equal(big.status, 413);
+    } finally {
+      await backend.close();
+      await fake.kill();
+    }
   });
 });
