@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PreparedImage } from "../../../media/types.ts";
-import { VisionTower } from "./graph.ts";
+import { VisionAbortedError, VisionTower } from "./graph.ts";
 import { patchifyImage, patchifyPair } from "./preprocess.ts";
 import { referenceEncode } from "./reference.ts";
 import { randomVisionWeights, tinyVisionConfig } from "./weights.ts";
@@ -101,6 +101,33 @@ test("a 1024-patch image takes the flash-attention path and stays within 1e-3 of
     const { diff, scale } = maxAbsDiff(got, want);
     assert.ok(diff <= 1e-3 * Math.max(1, scale), `max |Δ| ${diff} (max |ref| ${scale})`);
     if (process.env.GLMV_VERBOSE) console.log(`flash 32×32: max |Δ| ${diff}, max |ref| ${scale}`);
+  } finally {
+    enc.close();
+  }
+});
+
+test("staged (abortable) encoding equals the cached whole graph, and aborts between stages", () => {
+  const config = tinyVisionConfig(32);
+  const weights = randomVisionWeights(config, { seed: 4, mergerWidth: 64 });
+  const enc = VisionTower.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+  try {
+    const p = patchifyPair([noise(84, 56, 1), noise(84, 56, 2)]);
+    const whole = enc.encode(p);
+    let asked = 0;
+    const staged = enc.encode(p, {
+      shouldAbort: () => {
+        asked++;
+        return false;
+      },
+    });
+    assert.equal(asked, config.blockCount + 2);
+    const { diff } = maxAbsDiff(staged, whole);
+    assert.ok(diff <= 1e-6, `max |Δ| ${diff}`);
+    let calls = 0;
+    assert.throws(() => enc.encode(p, { shouldAbort: () => ++calls > 2 }), VisionAbortedError);
+    assert.equal(calls, 3);
+    // The encoder stays usable after an abort.
+    assert.deepEqual(enc.encode(p), whole);
   } finally {
     enc.close();
   }

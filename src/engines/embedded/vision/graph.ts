@@ -48,13 +48,29 @@ export interface VisionTowerOptions {
   maxCachedGraphs?: number;
 }
 
+/** Which part of the tower a graph computes. */
+interface Slice {
+  embed: boolean;
+  /** First block. */
+  from: number;
+  /** One past the last block. */
+  to: number;
+  head: boolean;
+}
+
+interface GridData {
+  posData: Float32Array | null;
+  ropeData: Int32Array;
+}
+
 interface CachedGraph {
   ctx: Ptr;
   graph: Ptr;
-  inputT0: Ptr;
-  inputT1: Ptr;
+  inputT0: Ptr | null;
+  inputT1: Ptr | null;
   pos: Ptr | null;
-  rope: Ptr;
+  hiddenIn: Ptr | null;
+  rope: Ptr | null;
   output: Ptr;
   posData: Float32Array | null;
   ropeData: Int32Array;
@@ -64,8 +80,16 @@ interface CachedGraph {
    * allocated once must keep its buffer alive: sharing one gallocr between cached graphs let a reallocation for one
    * grid leave another graph's tensors pointing into freed memory (heap corruption, found with valgrind).
    */
-  galloc: Ptr;
+  galloc: Ptr | null;
   bufferBytes: number;
+}
+
+/** `shouldAbort` answered true between two stages of an encode. */
+export class VisionAbortedError extends Error {
+  override name = "VisionAbortedError";
+  constructor() {
+    super("vision encoding aborted");
+  }
 }
 
 /** The encoder was used after close, or given input it cannot take. */
@@ -110,6 +134,7 @@ export class VisionTower {
   private readonly tensors = new Map<string, Ptr>();
   private readonly posTable: Float32Array | null;
   private readonly graphs = new Map<string, CachedGraph>();
+  private readonly grids = new Map<string, GridData>();
   private readonly options: Required<VisionTowerOptions>;
   private closed = false;
   /** Bytes of the compute buffer after the last encode. */
@@ -166,7 +191,32 @@ export class VisionTower {
     return this.tensors.get(name) ?? null;
   }
 
-  private build(gridH: number, gridW: number): CachedGraph {
+  /** Per-grid host data (resampled position table, rotary ids), shared by whole and staged graphs. */
+  private gridData(gridH: number, gridW: number): GridData {
+    const key = `${gridH}x${gridW}`;
+    let data = this.grids.get(key);
+    if (!data) {
+      const d = this.config.hiddenSize;
+      let posData: Float32Array | null = null;
+      if (this.posTable) {
+        const side = Math.round(Math.sqrt(this.posTable.length / d));
+        posData = Float32Array.from(resamplePositionTable(this.posTable, side, d, gridH, gridW));
+      }
+      data = { posData, ropeData: visionRopePositions(gridH, gridW) };
+      this.grids.set(key, data);
+      while (this.grids.size > Math.max(2, this.options.maxCachedGraphs)) {
+        this.grids.delete(this.grids.keys().next().value as string);
+      }
+    }
+    return data;
+  }
+
+  /**
+   * Builds the graph of a slice of the tower: the embedding stage (patches → hidden), blocks [from, to), and the
+   * head (post norm, downsample, merger). Without the embedding stage the hidden state is an input; without the
+   * head it is the output.
+   */
+  private build(gridH: number, gridW: number, slice: Slice, galloc: Ptr | null): CachedGraph {
     const g = this.g;
     const c = this.config;
     const d = c.hiddenSize;
@@ -174,21 +224,18 @@ export class VisionTower {
     const hd = headDim(c);
     const eps = c.eps;
     const n = gridH * gridW;
-    const maxNodes = 512 + 96 * c.blockCount;
+    const maxNodes = 512 + 96 * (slice.to - slice.from);
     const ctx = newMetaContext(g, maxNodes, maxNodes);
     const gf = g.ggml_new_graph_custom(ctx, maxNodes, false) as Ptr;
     const half = PATCH_VALUES / 2;
     const useFlash = this.options.flashAttention === "auto" ? n >= 1024 : this.options.flashAttention;
+    const grid = this.gridData(gridH, gridW);
 
     const input = (t: Ptr, name: string) => {
       g.ggml_set_name(t, name);
       g.ggml_set_input(t);
       return t;
     };
-    const inputT0 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t0");
-    const inputT1 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t1");
-    const rope = input(g.ggml_new_tensor_1d(ctx, GGML_I32, 4 * n) as Ptr, "rope_positions");
-
     const linear = (x: Ptr, wName: string, bName?: string): Ptr => {
       let y = g.ggml_mul_mat(ctx, this.w(wName), x) as Ptr;
       const b = bName ? this.opt(bName) : null;
@@ -198,22 +245,34 @@ export class VisionTower {
     const rms = (x: Ptr, wName: string): Ptr =>
       g.ggml_mul(ctx, g.ggml_rms_norm(ctx, x, eps), this.w(wName)) as Ptr;
 
-    // Patch embedding: one 2-D kernel per frame slot of the temporal pair.
-    const k0 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight"), half, d) as Ptr;
-    const k1 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight.1"), half, d) as Ptr;
-    let x = g.ggml_add(ctx, g.ggml_mul_mat(ctx, k0, inputT0), g.ggml_mul_mat(ctx, k1, inputT1)) as Ptr;
-    const pb = this.opt("v.patch_embd.bias");
-    if (pb) x = g.ggml_add(ctx, x, pb) as Ptr;
-    if (this.opt("v.norm_embd.weight")) x = rms(x, "v.norm_embd.weight");
+    let inputT0: Ptr | null = null;
+    let inputT1: Ptr | null = null;
     let pos: Ptr | null = null;
-    let posData: Float32Array | null = null;
-    if (this.posTable) {
-      pos = input(g.ggml_new_tensor_2d(ctx, GGML_F32, d, n) as Ptr, "position_embeddings");
-      const side = Math.round(Math.sqrt(this.posTable.length / d));
-      posData = Float32Array.from(resamplePositionTable(this.posTable, side, d, gridH, gridW));
-      x = g.ggml_add(ctx, x, pos) as Ptr;
+    let hiddenIn: Ptr | null = null;
+    let x: Ptr;
+    if (slice.embed) {
+      // Patch embedding: one 2-D kernel per frame slot of the temporal pair.
+      inputT0 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t0");
+      inputT1 = input(g.ggml_new_tensor_2d(ctx, GGML_F32, half, n) as Ptr, "patches_t1");
+      const k0 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight"), half, d) as Ptr;
+      const k1 = g.ggml_reshape_2d(ctx, this.w("v.patch_embd.weight.1"), half, d) as Ptr;
+      x = g.ggml_add(ctx, g.ggml_mul_mat(ctx, k0, inputT0), g.ggml_mul_mat(ctx, k1, inputT1)) as Ptr;
+      const pb = this.opt("v.patch_embd.bias");
+      if (pb) x = g.ggml_add(ctx, x, pb) as Ptr;
+      if (this.opt("v.norm_embd.weight")) x = rms(x, "v.norm_embd.weight");
+      if (grid.posData) {
+        pos = input(g.ggml_new_tensor_2d(ctx, GGML_F32, d, n) as Ptr, "position_embeddings");
+        x = g.ggml_add(ctx, x, pos) as Ptr;
+      }
+    } else {
+      hiddenIn = input(g.ggml_new_tensor_2d(ctx, GGML_F32, d, n) as Ptr, "hidden_in");
+      x = hiddenIn;
     }
 
+    const rope =
+      slice.to > slice.from
+        ? input(g.ggml_new_tensor_1d(ctx, GGML_I32, 4 * n) as Ptr, "rope_positions")
+        : null;
     const sections = new Int32Array([hd / 4, hd / 4, hd / 4, hd / 4]);
     const applyRope = (t: Ptr): Ptr =>
       g.ggml_rope_multi(
@@ -234,7 +293,7 @@ export class VisionTower {
       ) as Ptr;
     const scale = 1 / Math.sqrt(hd);
 
-    for (let i = 0; i < c.blockCount; i++) {
+    for (let i = slice.from; i < slice.to; i++) {
       const B = (s: string) => blockTensor(i, s);
       const cur = rms(x, B("ln1.weight"));
       let q = g.ggml_reshape_3d(ctx, linear(cur, B("attn_q.weight"), B("attn_q.bias")), hd, heads, n) as Ptr;
@@ -278,51 +337,57 @@ export class VisionTower {
       );
       x = g.ggml_add(ctx, x, mlp) as Ptr;
     }
-    x = rms(x, "v.post_ln.weight");
 
-    // 2×2 downsample: window m's 4 rows → one 4d vector with (window slot) fastest, then a matmul.
-    const m = n / 4;
-    const p = c.projectionDim;
-    let y = g.ggml_reshape_3d(ctx, x, d, 4, m) as Ptr;
-    y = g.ggml_cont(ctx, g.ggml_permute(ctx, y, 1, 0, 2, 3)) as Ptr; // [4, d, m]
-    y = g.ggml_reshape_2d(ctx, y, 4 * d, m) as Ptr;
-    const ds = g.ggml_reshape_2d(ctx, this.w("mm.patch_merger.weight"), 4 * d, p) as Ptr;
-    y = g.ggml_mul_mat(ctx, ds, y) as Ptr;
-    const dsb = this.opt("mm.patch_merger.bias");
-    if (dsb) y = g.ggml_add(ctx, y, dsb) as Ptr;
-    // Merger.
-    y = g.ggml_mul_mat(ctx, this.w("mm.model.fc.weight"), y) as Ptr;
-    y = g.ggml_norm(ctx, y, 1e-5) as Ptr;
-    y = g.ggml_add(
-      ctx,
-      g.ggml_mul(ctx, y, this.w("mm.post_norm.weight")),
-      this.w("mm.post_norm.bias"),
-    ) as Ptr;
-    y = g.ggml_gelu_erf(ctx, y) as Ptr;
-    const mg = g.ggml_mul_mat(ctx, this.w("mm.gate.weight"), y) as Ptr;
-    const mu = g.ggml_mul_mat(ctx, this.w("mm.up.weight"), y) as Ptr;
-    y = g.ggml_mul_mat(ctx, this.w("mm.down.weight"), g.ggml_mul(ctx, g.ggml_silu(ctx, mg), mu)) as Ptr;
-    g.ggml_set_name(y, "vision_embeddings");
+    let y = x;
+    if (slice.head) {
+      y = rms(x, "v.post_ln.weight");
+      // 2×2 downsample: window m's 4 rows → one 4d vector with (window slot) fastest, then a matmul.
+      const m = n / 4;
+      const p = c.projectionDim;
+      y = g.ggml_reshape_3d(ctx, y, d, 4, m) as Ptr;
+      y = g.ggml_cont(ctx, g.ggml_permute(ctx, y, 1, 0, 2, 3)) as Ptr; // [4, d, m]
+      y = g.ggml_reshape_2d(ctx, y, 4 * d, m) as Ptr;
+      const ds = g.ggml_reshape_2d(ctx, this.w("mm.patch_merger.weight"), 4 * d, p) as Ptr;
+      y = g.ggml_mul_mat(ctx, ds, y) as Ptr;
+      const dsb = this.opt("mm.patch_merger.bias");
+      if (dsb) y = g.ggml_add(ctx, y, dsb) as Ptr;
+      // Merger: proj → LayerNorm → erf-GELU → down(silu(gate)·up).
+      y = g.ggml_mul_mat(ctx, this.w("mm.model.fc.weight"), y) as Ptr;
+      y = g.ggml_norm(ctx, y, 1e-5) as Ptr;
+      y = g.ggml_add(
+        ctx,
+        g.ggml_mul(ctx, y, this.w("mm.post_norm.weight")),
+        this.w("mm.post_norm.bias"),
+      ) as Ptr;
+      y = g.ggml_gelu_erf(ctx, y) as Ptr;
+      const mg = g.ggml_mul_mat(ctx, this.w("mm.gate.weight"), y) as Ptr;
+      const mu = g.ggml_mul_mat(ctx, this.w("mm.up.weight"), y) as Ptr;
+      y = g.ggml_mul_mat(ctx, this.w("mm.down.weight"), g.ggml_mul(ctx, g.ggml_silu(ctx, mg), mu)) as Ptr;
+    }
+    g.ggml_set_name(y, slice.head ? "vision_embeddings" : "hidden_out");
     g.ggml_set_output(y);
     g.ggml_build_forward_expand(gf, y);
-    const galloc = g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr;
-    if (!g.ggml_gallocr_alloc_graph(galloc, gf)) {
-      g.ggml_gallocr_free(galloc);
+    const own = galloc === null;
+    const ga =
+      galloc ?? (g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr);
+    if (!g.ggml_gallocr_alloc_graph(ga, gf)) {
+      if (own) g.ggml_gallocr_free(ga);
       g.ggml_free(ctx);
       throw new VisionTowerError(`could not allocate the vision compute buffer for a ${gridH}×${gridW} grid`);
     }
     return {
-      galloc,
-      bufferBytes: Number(g.ggml_gallocr_get_buffer_size(galloc, 0)),
+      galloc: own ? ga : null,
+      bufferBytes: Number(g.ggml_gallocr_get_buffer_size(ga, 0)),
       ctx,
       graph: gf,
       inputT0,
       inputT1,
       pos,
+      hiddenIn,
       rope,
       output: y,
-      posData,
-      ropeData: visionRopePositions(gridH, gridW),
+      posData: grid.posData,
+      ropeData: grid.ropeData,
       nPatches: n,
     };
   }
@@ -335,22 +400,54 @@ export class VisionTower {
       this.graphs.set(key, entry); // most recently used last
       return entry;
     }
-    entry = this.build(gridH, gridW);
+    entry = this.build(gridH, gridW, { embed: true, from: 0, to: this.config.blockCount, head: true }, null);
     this.graphs.set(key, entry);
     while (this.graphs.size > this.options.maxCachedGraphs) {
       const [oldKey, old] = this.graphs.entries().next().value as [string, CachedGraph];
-      this.g.ggml_gallocr_free(old.galloc);
-      this.g.ggml_free(old.ctx);
+      this.freeGraph(old);
       this.graphs.delete(oldKey);
     }
     return entry;
   }
 
+  private freeGraph(entry: CachedGraph): void {
+    if (entry.galloc) this.g.ggml_gallocr_free(entry.galloc);
+    this.g.ggml_free(entry.ctx);
+  }
+
+  /** Sets a graph's inputs, computes it and reads its output. */
+  private run(
+    entry: CachedGraph,
+    t: [Float32Array, Float32Array] | null,
+    hidden: Float32Array | null,
+    outLen: number,
+  ) {
+    const g = this.g;
+    if (entry.inputT0 && entry.inputT1 && t) {
+      g.ggml_backend_tensor_set(entry.inputT0, t[0], 0, t[0].byteLength);
+      g.ggml_backend_tensor_set(entry.inputT1, t[1], 0, t[1].byteLength);
+    }
+    if (entry.hiddenIn && hidden) g.ggml_backend_tensor_set(entry.hiddenIn, hidden, 0, hidden.byteLength);
+    if (entry.rope) g.ggml_backend_tensor_set(entry.rope, entry.ropeData, 0, entry.ropeData.byteLength);
+    if (entry.pos && entry.posData) {
+      g.ggml_backend_tensor_set(entry.pos, entry.posData, 0, entry.posData.byteLength);
+    }
+    const status = g.ggml_backend_graph_compute(this.backend.handle, entry.graph) as number;
+    if (status !== 0) throw new VisionTowerError(`ggml graph compute failed with status ${status}`);
+    const out = new Float32Array(outLen);
+    g.ggml_backend_tensor_get(entry.output, out, 0, out.byteLength);
+    return out;
+  }
+
   /**
    * Encodes one temporal pair's patches; returns the merged token embeddings row-major
    * `[nPatches/4, projectionDim]` (rows in merge-window order = row-major over the merged grid).
+   *
+   * With `shouldAbort`, the tower runs stage by stage (embedding, each block, head; the hidden state goes through
+   * host memory in between) and `shouldAbort()` is asked before every stage: a true answer throws
+   * VisionAbortedError. Use a synchronous check such as `Atomics.load` on a shared flag.
    */
-  encode(patches: PatchTensor): Float32Array {
+  encode(patches: PatchTensor, options: { shouldAbort?: () => boolean } = {}): Float32Array {
     if (this.closed) throw new VisionTowerError("the vision encoder is closed");
     const { gridH, gridW, nPatches } = patches;
     if (
@@ -363,20 +460,37 @@ export class VisionTower {
         `malformed patch tensor (${gridH}×${gridW} grid, ${patches.data.length} values)`,
       );
     }
+    const outLen = (nPatches / 4) * this.config.projectionDim;
+    const temporal = splitTemporal(patches);
+    const { shouldAbort } = options;
+    if (!shouldAbort) {
+      const entry = this.graphFor(gridH, gridW);
+      this.computeBufferBytes = entry.bufferBytes;
+      return this.run(entry, temporal, null, outLen);
+    }
+    // Staged: fresh graphs on one shared allocator (fresh tensors never hold stale data pointers).
     const g = this.g;
-    const entry = this.graphFor(gridH, gridW);
-    this.computeBufferBytes = entry.bufferBytes;
-    const [t0, t1] = splitTemporal(patches);
-    g.ggml_backend_tensor_set(entry.inputT0, t0, 0, t0.byteLength);
-    g.ggml_backend_tensor_set(entry.inputT1, t1, 0, t1.byteLength);
-    g.ggml_backend_tensor_set(entry.rope, entry.ropeData, 0, entry.ropeData.byteLength);
-    if (entry.pos && entry.posData)
-      g.ggml_backend_tensor_set(entry.pos, entry.posData, 0, entry.posData.byteLength);
-    const status = g.ggml_backend_graph_compute(this.backend.handle, entry.graph) as number;
-    if (status !== 0) throw new VisionTowerError(`ggml graph compute failed with status ${status}`);
-    const out = new Float32Array((nPatches / 4) * this.config.projectionDim);
-    g.ggml_backend_tensor_get(entry.output, out, 0, out.byteLength);
-    return out;
+    const galloc = g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr;
+    try {
+      const hiddenLen = nPatches * this.config.hiddenSize;
+      const stage = (slice: Slice, t: typeof temporal | null, hidden: Float32Array | null, len: number) => {
+        if (shouldAbort()) throw new VisionAbortedError();
+        const entry = this.build(gridH, gridW, slice, galloc);
+        try {
+          this.computeBufferBytes = Math.max(this.computeBufferBytes, entry.bufferBytes);
+          return this.run(entry, t, hidden, len);
+        } finally {
+          this.freeGraph(entry);
+        }
+      };
+      let hidden = stage({ embed: true, from: 0, to: 0, head: false }, temporal, null, hiddenLen);
+      for (let i = 0; i < this.config.blockCount; i++) {
+        hidden = stage({ embed: false, from: i, to: i + 1, head: false }, null, hidden, hiddenLen);
+      }
+      return stage({ embed: false, from: 0, to: 0, head: true }, null, hidden, outLen);
+    } finally {
+      g.ggml_gallocr_free(galloc);
+    }
   }
 
   private freeWeights(): void {
@@ -389,12 +503,9 @@ export class VisionTower {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    const g = this.g;
-    for (const e of this.graphs.values()) {
-      g.ggml_gallocr_free(e.galloc);
-      g.ggml_free(e.ctx);
-    }
+    for (const e of this.graphs.values()) this.freeGraph(e);
     this.graphs.clear();
+    this.grids.clear();
     this.freeWeights();
   }
 }

@@ -15,15 +15,25 @@ import { loadMmproj } from "./loader.ts";
 import { patchifyImage, patchifyPair } from "./preprocess.ts";
 
 export { assertVisionConfig, type VisionConfig, VisionConfigError } from "./config.ts";
-export { VisionTower, type VisionTowerOptions, type WeightBlob } from "./graph.ts";
+export { VisionAbortedError, VisionTower, type VisionTowerOptions, type WeightBlob } from "./graph.ts";
 export { loadMmproj, type Mmproj } from "./loader.ts";
 export { imageRopePositions, videoLayout } from "./mrope.ts";
 export { type PatchTensor, patchifyImage, patchifyPair } from "./preprocess.ts";
 export { referenceEncode } from "./reference.ts";
 export { mmprojSpec, type TinyMmprojOptions, tinyMmprojWeights, writeTinyMmproj } from "./tinyMmproj.ts";
 
-/** Time spent in the last `encode` call, for the engine's `visionMs` timing. */
+/** Options of one encode. */
+export interface EncodeOptions {
+  /**
+   * Makes the encode abortable: asked before each stage (embedding, every block, head); true throws
+   * VisionAbortedError. Must be synchronous (e.g. `Atomics.load` on a SharedArrayBuffer flag).
+   */
+  shouldAbort?: () => boolean;
+}
+
+/** The hook's encoder plus an abort check and the time of the last encode (for `visionMs`). */
 export interface TimedVisionEncoder extends VisionEncoder {
+  encode(input: PreparedImage | FramePair, options?: EncodeOptions): VisionEmbeddings;
   /** Milliseconds of the last encode (patchify + graph). */
   readonly lastEncodeMs: number;
 }
@@ -41,10 +51,10 @@ export function encoderFromTower(tower: VisionTower): TimedVisionEncoder {
     get lastEncodeMs() {
       return last;
     },
-    encode(input: PreparedImage | FramePair): VisionEmbeddings {
+    encode(input: PreparedImage | FramePair, options?: EncodeOptions): VisionEmbeddings {
       const t0 = performance.now();
       const patches = isPair(input) ? patchifyPair(input.frames, norm) : patchifyImage(input, norm);
-      const data = tower.encode(patches);
+      const data = tower.encode(patches, options);
       last = performance.now() - t0;
       return { data, gridH: patches.gridH / 2, gridW: patches.gridW / 2 };
     },
