@@ -9,7 +9,14 @@ import { type RunningServer, startServer } from "../server/app.ts";
 import { FakeUpstream } from "../server/testing/fake-upstream.ts";
 import { scriptFor, WEATHER_TOOL } from "../server/testing/scripts.ts";
 import { createUpstreamBackend, type UpstreamBackend } from "../server/upstream/backend.ts";
-import { backoff, type ChatStreamEvent, createClient, GlmvApiError, GlmvConnectionError } from "./client.ts";
+import {
+  apiBase,
+  backoff,
+  type ChatStreamEvent,
+  createClient,
+  GlmvApiError,
+  GlmvConnectionError,
+} from "./client.ts";
 
 describe("typed client", () => {
   let fake: FakeUpstream;
@@ -139,6 +146,8 @@ describe("typed client", () => {
     const gone = createClient({ baseURL: `http://127.0.0.1:${port}/v1`, retryBaseMs: 1, maxRetries: 1 });
     await assert.rejects(gone.chat({ messages: [{ role: "user", content: "x" }] }), GlmvConnectionError);
     assert.equal(backoff(0, 100, "2"), 2000);
+    assert.equal(apiBase("http://127.0.0.1:8080"), "http://127.0.0.1:8080/v1");
+    assert.equal(apiBase("https://api.z.ai/api/paas/v4/"), "https://api.z.ai/api/paas/v4");
     const d = backoff(3, 100, null);
     assert.ok(d >= 640 && d <= 960);
   });

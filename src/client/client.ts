@@ -139,7 +139,7 @@ export interface GlmvClient {
 
 /** Creates a client for a glmv, vLLM, SGLang or Z.ai server. */
 export function createClient(options: ClientOptions): GlmvClient {
-  const base = options.baseURL.replace(/\/+$/, "");
+  const base = apiBase(options.baseURL);
   const doFetch = options.fetch ?? globalThis.fetch;
   const maxRetries = options.maxRetries ?? 2;
   const retryBaseMs = options.retryBaseMs ?? 500;
@@ -314,6 +314,18 @@ export function createClient(options: ClientOptions): GlmvClient {
       }));
     },
   };
+}
+
+/** The API base: "http://host:8080" gets "/v1"; a URL already ending in /vN (or a deeper path) is kept. */
+export function apiBase(url: string): string {
+  const trimmed = url.replace(/\/+$/, "");
+  let path: string;
+  try {
+    path = new URL(trimmed).pathname;
+  } catch {
+    throw new TypeError(`baseURL must be an absolute http(s) URL, got "${url}"`);
+  }
+  return path === "" || path === "/" ? `${trimmed}/v1` : trimmed;
 }
 
 function isZaiHost(url: string): boolean {
