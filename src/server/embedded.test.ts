@@ -34,13 +34,18 @@ describe("glmv server over the embedded engine (scripted tiny models)", () => {
   let answer: { backend: ChatBackend; server: RunningServer };
   let tools: { backend: ChatBackend; server: RunningServer };
   let loop: { backend: ChatBackend; server: RunningServer };
+  let budget: { backend: ChatBackend; server: RunningServer };
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "glmv-serve-tiny-"));
     answer = await tinyServer(join(root, "answer"), ANSWER);
     tools = await tinyServer(join(root, "tools"), TOOL);
     loop = await tinyServer(join(root, "loop"), "<think>ok</think>tick ", true);
-    nodes.push(answer, tools, loop);
+    budget = await tinyServer(
+      join(root, "budget"),
+      "<think>one two three four five six seven eight</think>The answer.",
+    );
+    nodes.push(answer, tools, loop, budget);
   });
   after(async () => {
     for (const n of nodes) {
@@ -111,6 +116,19 @@ describe("glmv server over the embedded engine (scripted tiny models)", () => {
     assert.match(call.id, /^call_/);
     assert.equal(call.function.name, "get_weather");
     assert.deepEqual(JSON.parse(call.function.arguments), { city: "Paris" });
+  });
+
+  it("applies thinking_token_budget natively and reports thinking_truncated", async () => {
+    const r = await client(budget).chat.completions.create({
+      model: "tiny",
+      messages: [{ role: "user", content: "go" }],
+      // @ts-expect-error glmv extension
+      thinking_token_budget: 3,
+    });
+    const m = r.choices[0].message as unknown as { reasoning_content: string; content: string };
+    assert.equal(m.reasoning_content, "one two three");
+    assert.equal(m.content, "The answer.");
+    assert.equal((r as unknown as { glmv: { thinking_truncated: boolean } }).glmv.thinking_truncated, true);
   });
 
   it("stops generating within 100 ms when the client disconnects, and serves the next request", async () => {
