@@ -32,7 +32,13 @@ export {
   videoTimestampText,
 } from "./family.ts";
 export { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
-export { LlamaSession, type SessionInfo, type SessionOptions, type SessionRequest } from "./session.ts";
+export {
+  type EvalSpan,
+  LlamaSession,
+  type SessionInfo,
+  type SessionOptions,
+  type SessionRequest,
+} from "./session.ts";
 export { type TextModelFacts, validateMmproj, validateTextModel } from "./validate.ts";
 export type {
   VisionEmbeddings,

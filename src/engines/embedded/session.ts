@@ -57,6 +57,11 @@ export interface SessionRequest {
   options: GenerateOptions;
 }
 
+/** A span for `LlamaSession.evaluate`: token ids, or embedding rows (row-major, raster order) of one grid. */
+export type EvalSpan =
+  | { kind: "text"; tokens: number[] }
+  | { kind: "embeddings"; data: Float32Array; gridH: number; gridW: number };
+
 /** A KV-cache entry: what sits at which t position (token id, or a media row key). */
 interface CacheItem {
   key: number | string;
@@ -70,7 +75,8 @@ type PromptSpan =
       kind: "grid";
       gridH: number;
       gridW: number;
-      input: PreparedImage | FramePair;
+      /** The media to encode (absent when `emb` is given up front, see `evaluate`). */
+      input?: PreparedImage | FramePair;
       key: string;
       /** Filled when the span has to be decoded (a span kept from the KV cache is never encoded again). */
       emb?: VisionEmbeddings;
@@ -126,6 +132,7 @@ export class LlamaSession {
   private stopIds = new Set<number>();
   private abortCb: Ptr;
   private abortHookOn = false;
+  private rawKey = 0;
   private specialIds = new Map<string, number>();
 
   private constructor(
@@ -409,7 +416,9 @@ export class LlamaSession {
   /** Runs the vision encoder on one grid span; returns the milliseconds it took. */
   private encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>): number {
     const t0 = performance.now();
-    const emb = this.vision!.encode(span.input);
+    if (!span.input || !this.vision)
+      throw new MediaInputError("no media or no vision encoder for an image span");
+    const emb = this.vision.encode(span.input);
     if (emb.gridH !== span.gridH || emb.gridW !== span.gridW) {
       throw new MediaInputError(
         `the vision encoder returned a ${emb.gridH}×${emb.gridW} grid for a ${span.gridH}×${span.gridW} span`,
@@ -478,11 +487,19 @@ export class LlamaSession {
     }
   }
 
-  private run(req: SessionRequest, emit: (text: string) => void): GenerateResult {
-    const api = this.b.api;
-    const o = req.options;
-    const tokens = this.tokenize(req.prompt);
-    const spans = this.buildSpans(tokens, req.media);
+  /**
+   * Decodes a prompt's spans into the KV cache, keeping the common prefix with what is cached (never splitting an
+   * image) and always decoding at least the last item, whose logits are then ready. Encodes only the image spans
+   * that are not cached.
+   */
+  private prefill(spans: PromptSpan[]): {
+    n: number;
+    keep: number;
+    promptMs: number;
+    visionMs: number;
+    next: number;
+    aborted: boolean;
+  } {
     let visionMs = 0;
     const rope: RopeSpan[] = spans.map((s) =>
       s.kind === "text"
@@ -496,7 +513,6 @@ export class LlamaSession {
       else for (let r = 0; r < s.gridH * s.gridW; r++) keys.push(`${s.key}:${r}`);
     }
     const n = keys.length;
-    const maxTokens = o.maxTokens ?? Number.POSITIVE_INFINITY;
     if (n === 0) throw new PromptTooLongError("the prompt is empty");
     // The KV cache holds one cell per token or image row (image rows share positions, so count cells).
     if (n + 1 > this.nCtx) {
@@ -506,17 +522,21 @@ export class LlamaSession {
           "shorten the prompt, or lower the image resolution",
       );
     }
-    const zero = emptyResult();
-    if (this.aborted())
-      return { ...zero, finishReason: "abort", usage: { promptTokens: n, completionTokens: 0 } };
+    const result = (aborted: boolean, keep: number, promptMs = 0) => ({
+      n,
+      keep,
+      promptMs,
+      visionMs,
+      next: pos.next,
+      aborted,
+    });
+    if (this.aborted()) return result(true, 0);
 
-    // Prefix reuse: keep the common prefix (never splitting an image), always re-decode at least the last item.
     let keep = 0;
     while (keep < this.cache.length && keep < n - 1 && this.cache[keep].key === keys[keep]) keep++;
     while (keep > 0 && keep < n && pos.t[keep] === pos.t[keep - 1]) keep--;
     this.truncateCache(keep);
 
-    // Prefill.
     const tPrompt0 = performance.now();
     let i = keep;
     let spanStart = 0;
@@ -524,27 +544,11 @@ export class LlamaSession {
       const len = s.kind === "text" ? s.tokens.length : s.gridH * s.gridW;
       const spanEnd = spanStart + len;
       if (s.kind === "grid" && i < spanEnd && !s.emb) {
-        if (this.aborted()) {
-          this.truncateCache(this.cache.length);
-          return {
-            ...zero,
-            finishReason: "abort",
-            usage: { promptTokens: n, completionTokens: 0, cachedPromptTokens: keep },
-            timings: { ...zero.timings, visionMs },
-          };
-        }
+        if (this.aborted()) return result(true, keep);
         visionMs += this.encodeSpan(s);
       }
       while (i < spanEnd) {
-        if (this.aborted()) {
-          this.truncateCache(this.cache.length);
-          return {
-            ...zero,
-            finishReason: "abort",
-            usage: { promptTokens: n, completionTokens: 0, cachedPromptTokens: keep },
-            timings: { ...zero.timings, visionMs },
-          };
-        }
+        if (this.aborted()) return result(true, keep);
         const m = Math.min(this.nBatch, spanEnd - i);
         const isLast = i + m === n;
         if (s.kind === "text") {
@@ -569,19 +573,86 @@ export class LlamaSession {
         if (rc === 2) {
           // Aborted inside the batch: drop whatever part of it reached the cache.
           this.truncateCache(first);
-          return {
-            ...zero,
-            finishReason: "abort",
-            usage: { promptTokens: n, completionTokens: 0, cachedPromptTokens: keep },
-            timings: { ...zero.timings, visionMs },
-          };
+          return result(true, keep);
         }
         i += m;
       }
       spanStart = spanEnd;
     }
-    const promptMs = performance.now() - tPrompt0;
     this.nextPos = pos.next;
+    return result(false, keep, performance.now() - tPrompt0);
+  }
+
+  /** The logits after the last prefilled item (a copy, n_vocab floats). */
+  private lastLogits(): Float32Array {
+    const nVocab = this.b.api.llama_vocab_n_tokens(this.vocab) as number;
+    const p = this.b.api.llama_get_logits_ith(this.ctx, -1) as Ptr | null;
+    if (!p) throw new DecodeError("no logits are available (nothing was decoded)");
+    return new Float32Array(native.view(p, nVocab * 4)).slice();
+  }
+
+  /**
+   * Decodes a rendered prompt with its media (the same path as `generate`, prefix reuse included) and returns the
+   * next-token logits. For oracle tests and scoring.
+   */
+  nextTokenLogits(req: { prompt: string; media: PreparedMedia[] }): Float32Array {
+    this.b.installLog();
+    const spans = this.buildSpans(this.tokenize(req.prompt), req.media);
+    this.prefill(spans);
+    return this.lastLogits();
+  }
+
+  /**
+   * Decodes raw spans — token ids, or embedding rows of a gridH × gridW image placed at GLM-V's 3-D positions
+   * (`ropeIndex`) — and returns the next-token logits. Embedding spans are never reused from the cache.
+   */
+  evaluate(spans: EvalSpan[]): Float32Array {
+    this.b.installLog();
+    const prompt: PromptSpan[] = spans.map((s) => {
+      if (s.kind === "text") {
+        for (const t of s.tokens) {
+          if (!(Number.isInteger(t) && t >= 0 && t < this.info.vocabSize)) {
+            throw new MediaInputError(
+              `token id ${t} is outside the vocabulary (0…${this.info.vocabSize - 1})`,
+            );
+          }
+        }
+        return { kind: "text", tokens: s.tokens };
+      }
+      if (s.data.length !== s.gridH * s.gridW * this.nEmbd) {
+        throw new MediaInputError(
+          `an embedding span of ${s.gridH}×${s.gridW} needs ${s.gridH * s.gridW * this.nEmbd} floats, got ${s.data.length}`,
+        );
+      }
+      return {
+        kind: "grid",
+        gridH: s.gridH,
+        gridW: s.gridW,
+        key: `raw:${this.rawKey++}`,
+        emb: { data: s.data, gridH: s.gridH, gridW: s.gridW },
+      };
+    });
+    this.prefill(prompt);
+    return this.lastLogits();
+  }
+
+  private run(req: SessionRequest, emit: (text: string) => void): GenerateResult {
+    const api = this.b.api;
+    const o = req.options;
+    const tokens = this.tokenize(req.prompt);
+    const spans = this.buildSpans(tokens, req.media);
+    const maxTokens = o.maxTokens ?? Number.POSITIVE_INFINITY;
+    const zero = emptyResult();
+    const pre = this.prefill(spans);
+    const { n, keep, promptMs, visionMs } = pre;
+    if (pre.aborted) {
+      return {
+        ...zero,
+        finishReason: "abort",
+        usage: { promptTokens: n, completionTokens: 0, cachedPromptTokens: keep },
+        timings: { ...zero.timings, visionMs },
+      };
+    }
 
     // Sampling loop.
     const chain = this.buildSampler(o, tokens);
