@@ -9,7 +9,7 @@ import { type GgmlTypeName, type GgufTensorSpec, type GgufValue, gv, writeGguf }
 import type { FamilyId } from "../../protocol/families.ts";
 import { splitScript } from "./script.ts";
 import { TINY_TEMPLATE_41V, TINY_TEMPLATE_46V } from "./templates.ts";
-import { addTextToken, addUserToken, buildBaseVocab, padVocab, type TinyVocab } from "./tokenizer.ts";
+import { addTextToken, addUserToken, buildBaseVocab, padVocab, TokenType, type TinyVocab } from "./tokenizer.ts";
 
 /**
  * User-defined tokens of scripted models: the generation prompts of our templates end in one of these, so a
@@ -214,7 +214,16 @@ export function buildTinyModel(options: TinyModelOptions = {}): {
   } else {
     mat("token_embd.weight", [embd, nVocab], rand(embd * nVocab, 1));
     vec("output_norm.weight", embd, ones(embd));
-    mat("output.weight", [embd, nVocab], rand(embd * nVocab, wScale(embd)));
+    // Special and unused tokens get zero output rows, so random models never end or emit control tokens early
+    // (benchmarks decode a fixed number of steps).
+    const outRand = rand(embd * nVocab, wScale(embd));
+    mat("output.weight", [embd, nVocab], () => {
+      const w = outRand();
+      vocab.types.forEach((type, id) => {
+        if (type !== TokenType.normal) w.fill(0, id * embd, (id + 1) * embd);
+      });
+      return w;
+    });
   }
   const q = heads * headDim;
   const kv = kvHeads * headDim;
