@@ -91,6 +91,11 @@ export function upstreamBody(request: ChatRequest, options: BodyOptions): Record
       throw new UnsupportedFeatureError("Z.ai accepts at most one stop string.", "stop");
     }
     if (o.stop) body.stop = o.stop;
+    // Z.ai wants temperature in (0, 1]; greedy decoding is `do_sample: false` (spec §1.3).
+    if (o.temperature === 0) {
+      delete body.temperature;
+      body.do_sample = false;
+    }
     if (body.tool_choice !== undefined && body.tool_choice !== "auto") {
       throw new UnsupportedFeatureError('Z.ai only supports tool_choice "auto".', "tool_choice");
     }
