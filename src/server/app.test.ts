@@ -381,6 +381,14 @@ describe("the app on a fetch-style runtime (no node socket)", () => {
         body: JSON.stringify({ messages: [{ role: "user", content: "x".repeat(5000) }] }),
       });
       assert.equal(big.status, 413);
+      const withUi = createApp({
+        backend,
+        ui: { fetch: (req) => new Response(`ui at ${new URL(req.url).pathname}`) },
+      });
+      assert.equal(await (await withUi.app.request("/ui/index.html")).text(), "ui at /ui/index.html");
+      const root = await withUi.app.request("/");
+      assert.equal(root.status, 302);
+      assert.equal(root.headers.get("location"), "/ui/");
     } finally {
       await backend.close();
       await fake.kill();

@@ -28,7 +28,7 @@ interface Node {
 
 async function glmvNode(port = 0): Promise<Node> {
   const fake = await FakeUpstream.start({ respond: scriptFor, models: ["glm-4.5v"] });
-  const backend = await createUpstreamBackend({ upstreams: [{ url: fake.url }], healthIntervalMs: 0 });
+  const backend = await createUpstreamBackend({ upstreams: [{ url: fake.url }], healthIntervalMs: 30 });
   const server = await startServer({ backend, port });
   return { fake, backend, server };
 }
@@ -116,6 +116,22 @@ describe("glmv gateway in front of glmv servers", () => {
     // The budget travelled to the inner glmv, which emulates it against its vLLM: two requests there.
     const after = a.fake.requests.length + b.fake.requests.length;
     assert.equal(after - before, 2);
+  });
+
+  it("relays an inner engine's mid-stream failure as an error event without taking the glmv upstream out", async () => {
+    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "die" }], stream: true }),
+    });
+    const events: string[] = [];
+    for await (const data of readSse(response.body!)) events.push(data);
+    assert.equal(events.at(-1), "[DONE]");
+    const error = JSON.parse(events.at(-2)!) as { error: { code: string; message: string } };
+    assert.equal(error.error.code, "upstream_disconnected");
+    assert.ok(gatewayBackend.pool.endpoints.every((e) => e.healthy));
+    // The inner glmv took its crashed engine out; its health check brings it back.
+    await until(() => [a, b].every((n) => n.backend.pool.endpoints.every((e) => e.healthy)));
   });
 
   it("spreads concurrent streams over both upstreams (least in flight)", async () => {
