@@ -47,7 +47,7 @@ export class UpstreamPool {
   private readonly options: PoolOptions;
   private timer: NodeJS.Timeout | undefined;
   private cursor = 0;
-  private checking = false;
+  private checking: Promise<void> | undefined;
 
   constructor(urls: string[], options: PoolOptions) {
     if (urls.length === 0) throw new RangeError("an upstream pool needs at least one URL");
@@ -90,15 +90,12 @@ export class UpstreamPool {
     this.options.onChange?.(endpoint, false);
   }
 
-  /** Probes every endpoint once, updating health. */
-  async checkAll(): Promise<void> {
-    if (this.checking) return;
-    this.checking = true;
-    try {
-      await Promise.all(this.endpoints.map((e) => this.check(e)));
-    } finally {
-      this.checking = false;
-    }
+  /** Probes every endpoint once, updating health (joins a round already running). */
+  checkAll(): Promise<void> {
+    this.checking ??= Promise.all(this.endpoints.map((e) => this.check(e))).then(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
   }
 
   private async check(endpoint: Endpoint): Promise<void> {
