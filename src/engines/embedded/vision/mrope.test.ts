@@ -48,3 +48,17 @@ test("video layout: one image-like slot per pair, followed by the family's times
   assert.equal(pairTimestampText("glm-4.6v-flash", 1.5), "1.5 seconds");
   assert.equal(pairTimestampText("glm-4.6v", 2), "2.0 seconds");
 });
+
+test("image positions agree with the engine's ropeIndex + planarPositions", async () => {
+  const { ropeIndex, planarPositions } = await import("../positions.ts");
+  const pos = ropeIndex([
+    { kind: "text", length: 5 },
+    { kind: "grid", gridH: 3, gridW: 4 },
+    { kind: "text", length: 2 },
+  ]);
+  const planar = new Int32Array(4 * 12);
+  planarPositions(pos, 5, 12, planar);
+  const mine = imageRopePositions(5, 3, 4);
+  assert.deepEqual(mine.positions, planar);
+  assert.equal(pos.t[17], mine.next);
+});
