@@ -235,7 +235,8 @@ export async function measureRequest(
     if (record.outputTokens === 0) record.outputTokens = textChunks;
     record.success = true;
   } catch (error) {
-    record.error = (error as Error).message;
+    const cause = (error as { cause?: unknown }).cause;
+    record.error = cause instanceof Error ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
   }
   return record;
 }
