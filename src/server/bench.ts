@@ -236,7 +236,8 @@ export async function measureRequest(
     record.success = true;
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    record.error = cause instanceof Error ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
+    record.error =
+      cause instanceof Error ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
   }
   return record;
 }
