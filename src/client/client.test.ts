@@ -120,7 +120,7 @@ describe("typed client", () => {
 
   it("retries 429 and 5xx with backoff (Retry-After honoured) and connection errors", async () => {
     let calls = 0;
-    const flaky = createServer((req, res) => {
+    const flaky = createServer((_req, res) => {
       calls++;
       if (calls === 1) {
         res.writeHead(429, { "retry-after": "0", "content-type": "application/json" });

@@ -93,7 +93,12 @@ describe("glmv bench serve", () => {
       let out = "";
       const io = {
         stdin: process.stdin,
-        stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+        stdout: {
+          write: (s: string) => {
+            out += s;
+            return true;
+          },
+        } as unknown as NodeJS.WritableStream,
         stderr: process.stderr,
       };
       const code = await main(
