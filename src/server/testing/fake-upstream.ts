@@ -202,7 +202,7 @@ export class FakeUpstream {
         : script.deltas[i];
       send(chunk(delta));
       i++;
-      if (script.delayMs) await new Promise((r) => setTimeout(r, script.delayMs));
+      if (script.delayMs) await new Promise((r) => setTimeout(r, script.delayMs).unref());
       else if (i % 64 === 0) await new Promise((r) => setImmediate(r));
     }
     send(chunk({}, finishReason));

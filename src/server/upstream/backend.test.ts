@@ -307,6 +307,31 @@ describe("upstream dialects", () => {
     await fake.kill();
   });
 
+  it("fails a stream whose upstream goes silent for longer than the idle timeout", async () => {
+    const fake = await FakeUpstream.start({
+      respond: () => ({ deltas: [{ content: "<think>a</think>b" }, { content: "c" }], delayMs: 10_000 }),
+    });
+    const backend = await createUpstreamBackend({
+      upstreams: [{ url: fake.url }],
+      healthIntervalMs: 0,
+      idleTimeoutMs: 100,
+    });
+    const started = performance.now();
+    let text = "";
+    await assert.rejects(
+      async () => {
+        for await (const e of backend.chat({ messages: [{ role: "user", content: "x" }], options: {} })) {
+          if (e.type === "delta") text += e.delta.content ?? "";
+        }
+      },
+      (e: Error & { code?: string }) => e.code === "upstream_disconnected" && /sent nothing/.test(e.message),
+    );
+    assert.equal(text, "b");
+    assert.ok(performance.now() - started < 2000);
+    await backend.close();
+    await fake.kill();
+  });
+
   it("fails over to another upstream when the first refuses connections", async () => {
     const live = await FakeUpstream.start({ respond: scriptFor });
     const dead = await FakeUpstream.start({ respond: scriptFor });

@@ -64,6 +64,8 @@ export interface UpstreamBackendOptions {
   healthTimeoutMs?: number;
   /** Most ms to wait for an upstream's response headers (default 120000). */
   headersTimeoutMs?: number;
+  /** Most ms of silence in the middle of a streamed answer before it counts as failed (default 300000). */
+  idleTimeoutMs?: number;
   /**
    * `file:` media URLs: "forward" passes them on (the upstream shares this machine's disk and enforces its
    * own --allowed-local-media-path, as with `glmv serve --engine`); "inline" reads them under `mediaPolicy`
@@ -433,6 +435,7 @@ export class UpstreamBackend implements ChatBackend {
         body: JSON.stringify(body),
         signal,
         headersTimeoutMs: this.options.headersTimeoutMs ?? 120_000,
+        idleTimeoutMs: this.options.idleTimeoutMs ?? 300_000,
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason ?? error;

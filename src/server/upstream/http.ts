@@ -46,6 +46,8 @@ export function sendRequest(
     body?: string;
     signal?: AbortSignal;
     headersTimeoutMs?: number;
+    /** Most ms between two pieces of the body before the response counts as stalled (default: no limit). */
+    idleTimeoutMs?: number;
   },
 ): Promise<UpstreamResponse> {
   return new Promise((resolve, reject) => {
@@ -99,7 +101,7 @@ export function sendRequest(
         status,
         ok: status >= 200 && status < 300,
         headers: res.headers,
-        body: res,
+        body: init.idleTimeoutMs === undefined ? res : withIdleTimeout(res, init.idleTimeoutMs),
         async text() {
           const parts: Buffer[] = [];
           for await (const c of res) parts.push(c as Buffer);
@@ -112,4 +114,33 @@ export function sendRequest(
     });
     req.end(init.body);
   });
+}
+
+/** The upstream sent nothing for too long in the middle of a response. */
+export class UpstreamStalledError extends Error {
+  override name = "UpstreamStalledError";
+}
+
+/** Iterates a response body, destroying it when no chunk arrives within `ms`. */
+async function* withIdleTimeout(res: IncomingMessage, ms: number): AsyncGenerator<Uint8Array> {
+  const iterator = res[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const timer = setTimeout(
+        () =>
+          res.destroy(new UpstreamStalledError(`the upstream sent nothing for ${Math.round(ms / 1000)} s`)),
+        ms,
+      );
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }
