@@ -9,6 +9,8 @@
  *   elsewhere emulated in two phases (spec §5.3): generate at most `budget` tokens, and when the reasoning
  *   is still open, continue the partial assistant turn with the close tag appended. Z.ai cannot continue a
  *   partial turn, so a budget there is refused.
+ * - Its first event is an empty delta, sent as soon as the upstream accepted the request (HTTP 200), so a
+ *   server can start its own response at that moment; consumers ignore it like any delta without text.
  */
 
 import { readSse } from "../../client/sse.ts";
@@ -296,6 +298,9 @@ export class UpstreamBackend implements ChatBackend {
     const state: StreamState = { finishReason: undefined, promptTokens: 0, completionTokens: 0, chunks: 0 };
     let thinkingTruncated = false;
     let imageSizes: ImageSize[] = ctx.imageSizes;
+    // The upstream accepted the request: an empty delta tells the server it may start its response now
+    // (its role chunk then leaves when the upstream's does, as with vLLM, instead of after the prefill).
+    yield { type: "delta", delta: {} };
     try {
       for await (const chunk of this.chunks(endpoint, response, ctx.signal, state)) {
         if (chunk.glmv?.thinkingTruncated) thinkingTruncated = true;
