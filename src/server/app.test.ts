@@ -306,6 +306,23 @@ describe("glmv server over an imitation vLLM upstream", () => {
     );
   });
 
+  it("surfaces a mid-stream upstream failure to the openai client as an APIError", async () => {
+    const stream = await client.chat.completions.create({
+      model: "glm-4.5v",
+      messages: [{ role: "user", content: "die" }],
+      stream: true,
+    });
+    let chunks = 0;
+    await assert.rejects(
+      async () => {
+        for await (const _ of stream) chunks++;
+      },
+      (e: unknown) => e instanceof OpenAI.APIError && /failed mid-stream/.test(e.message),
+    );
+    assert.ok(chunks >= 1);
+    await backend.pool.checkAll(); // the imitation engine is still up: bring it back for the next tests
+  });
+
   it("lists models and reports health", async () => {
     const models = await client.models.list();
     assert.deepEqual(
