@@ -118,6 +118,15 @@ export function createApp(options: ServerOptions): GlmvApp {
     );
   }
 
+  /** The CORS headers for a request's Origin, as the cors middleware would set them (none when off). */
+  const corsHeaders = (origin: string | undefined): Record<string, string> => {
+    const allowed = options.corsOrigins ?? [];
+    if (allowed.length === 0) return {};
+    if (allowed.includes("*")) return { "access-control-allow-origin": "*" };
+    if (origin && allowed.includes(origin)) return { "access-control-allow-origin": origin, vary: "Origin" };
+    return {};
+  };
+
   const requireKey = async (c: Context, next: () => Promise<void>) => {
     if (!keys.check(presentedKey(c.req.raw.headers))) throw new AuthenticationError();
     await next();
@@ -271,7 +280,8 @@ export function createApp(options: ServerOptions): GlmvApp {
     if (node) {
       // Write straight to the socket: no web streams between the backend and the client.
       const outgoing = node.outgoing;
-      outgoing.writeHead(200, SSE_HEADERS);
+      // This response bypasses Hono's, so the CORS middleware's headers are added here.
+      outgoing.writeHead(200, { ...corsHeaders(c.req.header("origin")), ...SSE_HEADERS });
       outgoing.write(encoder.role());
       void (async () => {
         try {

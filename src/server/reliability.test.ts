@@ -92,6 +92,13 @@ describe("CORS", () => {
       headers: { origin: "https://app.example", "access-control-request-method": "POST" },
     });
     assert.equal(pre.headers.get("access-control-allow-origin"), "https://app.example");
+    const streamed = await post(open, chat("raw-think"), { origin: "https://app.example" });
+    assert.equal(streamed.headers.get("access-control-allow-origin"), "https://app.example");
+    assert.equal(streamed.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    await streamed.text();
+    const whole = await post(open, chat("raw-think", false), { origin: "https://app.example" });
+    assert.equal(whole.headers.get("access-control-allow-origin"), "https://app.example");
+    await whole.json();
   });
 });
 
