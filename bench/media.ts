@@ -162,6 +162,7 @@ function row(name: string, ours: number, ref: number, refName: string, goal: str
   console.error(`${name}: ${fmt(ours)} vs ${fmt(ref)} → ${(ours / ref).toFixed(2)}×`);
 }
 
+const loadAtStart = os.loadavg()[0];
 await mkdir(OUT, { recursive: true });
 
 // 1. JPEG
@@ -214,7 +215,7 @@ await rm(tmp, { recursive: true, force: true });
 
 const cpu = os.cpus()[0]?.model ?? "unknown CPU";
 console.log(`## Media pipeline (issue 4)
-- date: ${new Date().toISOString().slice(0, 10)}, machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, load ${os.loadavg()[0].toFixed(2)}, node: ${process.version}
+- date: ${new Date().toISOString().slice(0, 10)}, machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, load ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end, node: ${process.version}
 - command: \`npm run bench:media -- --runs ${RUNS}\` (medians; ffmpeg ${(await run("ffmpeg", ["-version"])).stdout.split("\n")[0].split(" ")[2]}, pdftoppm from poppler-utils)
 
 | case | glmv | reference | ratio (glmv / reference) | goal |
