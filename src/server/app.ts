@@ -131,8 +131,10 @@ export function createApp(options: ServerOptions): GlmvApp {
     if (!keys.check(presentedKey(c.req.raw.headers))) throw new AuthenticationError();
     await next();
   };
-  app.use("/v1/*", requireKey);
-  app.use("/metrics", requireKey);
+  if (!keys.open) {
+    app.use("/v1/*", requireKey);
+    app.use("/metrics", requireKey);
+  }
 
   app.get("/health", (c) => {
     if (draining) return c.json({ status: "draining", server: options.serverName ?? "glmv" }, 503);
@@ -281,7 +283,8 @@ export function createApp(options: ServerOptions): GlmvApp {
       // Write straight to the socket: no web streams between the backend and the client.
       const outgoing = node.outgoing;
       // This response bypasses Hono's, so the CORS middleware's headers are added here.
-      outgoing.writeHead(200, { ...corsHeaders(c.req.header("origin")), ...SSE_HEADERS });
+      const cors = options.corsOrigins?.length ? corsHeaders(node.incoming.headers.origin) : undefined;
+      outgoing.writeHead(200, cors ? { ...cors, ...SSE_HEADERS } : SSE_HEADERS);
       outgoing.write(encoder.role());
       void (async () => {
         try {
@@ -413,7 +416,8 @@ function drained(outgoing: HttpBindings["outgoing"]): Promise<void> {
 
 /** Reads the request body as text within the size limit (straight from the socket under node-server). */
 async function readBody(c: Context, node: HttpBindings | undefined, limit: number): Promise<string> {
-  const declared = Number(c.req.header("content-length"));
+  // Under node-server read the header from the socket's request (cheaper than building web Headers).
+  const declared = Number(node ? node.incoming.headers["content-length"] : c.req.header("content-length"));
   if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError(limit);
   if (!node) {
     const text = await c.req.text();
