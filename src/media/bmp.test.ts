@@ -59,6 +59,20 @@ describe("decodeBmp", () => {
       (e: unknown) => e instanceof MediaError && e.code === "corrupt" && /cut off/.test(e.message),
     );
   });
+  it("reports RLE compression on a non-palette BMP and unknown header sizes as corrupt", () => {
+    const rle24 = makeBmp(4, 4, 24);
+    new DataView(rle24.buffer).setUint32(30, 1, true);
+    assert.throws(
+      () => decodeBmp(rle24, 1e6),
+      (e: unknown) => e instanceof MediaError && e.code === "corrupt",
+    );
+    const odd = makeBmp(4, 4, 24);
+    new DataView(odd.buffer).setUint32(14, 20, true);
+    assert.throws(
+      () => decodeBmp(odd, 1e6),
+      (e: unknown) => e instanceof MediaError && /header size 20/.test(e.message),
+    );
+  });
   it("refuses BMPs that wrap a JPEG stream", () => {
     const bytes = makeBmp(4, 4, 24);
     new DataView(bytes.buffer).setUint32(30, 4, true);
@@ -66,5 +80,26 @@ describe("decodeBmp", () => {
       () => decodeBmp(bytes, 1e6),
       (e: unknown) => e instanceof MediaError && e.code === "unsupported-type",
     );
+  });
+});
+
+describe("decodeBmp on damaged input", () => {
+  it("never crashes: 500 random corruptions either decode or throw MediaError", () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const originals = [makeBmp(9, 5, 1), makeBmp(9, 5, 8), makeBmp(9, 5, 24), makeBmp(9, 5, 32)];
+    for (let i = 0; i < 500; i++) {
+      const bytes = originals[i % originals.length].slice(0, 14 + Math.floor(random() * 400));
+      for (let k = 0; k < 4; k++)
+        bytes[2 + Math.floor(random() * (bytes.length - 2))] = Math.floor(random() * 256);
+      try {
+        decodeBmp(bytes, 1e6);
+      } catch (error) {
+        assert.ok(error instanceof MediaError, `case ${i}: ${error}`);
+      }
+    }
   });
 });

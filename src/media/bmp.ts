@@ -64,6 +64,7 @@ export function decodeBmp(bytes: Uint8Array, maxPixels: number, input = "BMP ima
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dataOffset = dv.getUint32(10, true);
   const dib = dv.getUint32(14, true);
+  if (dib !== 12 && (dib < 40 || dib > 124)) throw corrupt(input, `unknown header size ${dib}`);
   if (14 + dib > bytes.length) throw corrupt(input, "the header is cut off");
   let width: number;
   let rawHeight: number;
@@ -123,6 +124,9 @@ export function decodeBmp(bytes: Uint8Array, maxPixels: number, input = "BMP ima
       `BMP with ${bpp} bits per pixel and compression ${compression} is not supported`,
       "Convert the image to PNG.",
     );
+  }
+  if ((compression === 1 && bpp !== 8) || (compression === 2 && bpp !== 4)) {
+    throw corrupt(input, `RLE${compression === 1 ? 8 : 4} compression with ${bpp} bits per pixel`);
   }
   // Palette
   let palette: Uint8Array | undefined;

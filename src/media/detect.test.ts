@@ -102,3 +102,28 @@ describe("detectType: unknown input", () => {
     assert.match(describeUnknown(zip), /ZIP archive/);
   });
 });
+
+describe("detectType on arbitrary bytes", () => {
+  it("never throws on random or truncated input", async () => {
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const seeds = [
+      makePptx(["x"]),
+      makeOdpShell(),
+      await makePdf(1),
+      makeBmp(4, 4, 24),
+      await makeImage("avif", 8, 8),
+    ];
+    for (let i = 0; i < 400; i++) {
+      const base = seeds[i % seeds.length];
+      const bytes = base.slice(0, Math.floor(random() * base.length));
+      for (let k = 0; k < 3 && bytes.length > 0; k++)
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      detectType(bytes);
+      describeUnknown(bytes);
+    }
+  });
+});
