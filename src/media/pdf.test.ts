@@ -152,6 +152,12 @@ describe("preparePdf", () => {
       isMediaError("encrypted", /password-protected.*Remove the password/),
     );
   });
+  it("stops at the time limit", async () => {
+    await assert.rejects(
+      preparePdf(await makePdf(3), { timeoutMs: 1, maxTokens: Number.POSITIVE_INFINITY, input: "slow.pdf" }),
+      isMediaError("timeout", /^slow\.pdf: rendering did not finish within 1 ms/),
+    );
+  });
   it("refuses a page range outside the document", async () => {
     await assert.rejects(preparePdf(await makePdf(2), { pages: "3" }), isMediaError("bad-page-range"));
   });

@@ -17,6 +17,8 @@ export const DEFAULT_DPI = 180;
 export const DEFAULT_MAX_PAGES = 60;
 /** Desktop helper's token budget (spec §8). */
 export const DEFAULT_MAX_TOKENS = 24_000;
+/** Default time limit for one document. */
+export const DEFAULT_PDF_TIMEOUT_MS = 120_000;
 /** Per-page pixel cap when the budget is not exceeded (spec §8: 33,177,600). */
 export const MAX_PAGE_PIXELS = 33_177_600;
 /** Per-page pixel cap once the token budget is exceeded (spec §8). */
@@ -40,6 +42,8 @@ export interface DocumentOptions {
   input?: string;
   /** Checked between pages: aborting stops rendering with the signal's reason. */
   signal?: AbortSignal;
+  /** Time limit for opening and rendering the whole document (default 120 s). */
+  timeoutMs?: number;
 }
 
 /** A page size in PDF points (1/72 inch), after the page's /Rotate. */
@@ -248,10 +252,43 @@ export async function preparePdf(
     useSystemFonts: false,
     verbosity: 0,
   });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PDF_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
+  const timeout = () =>
+    new MediaError(
+      "timeout",
+      input,
+      `rendering did not finish within ${timeoutMs} ms`,
+      "Choose fewer pages or a lower dpi, or check the file (it may be built to be slow).",
+    );
+  /** Waits for a pdf.js promise until the deadline; on expiry calls `cancel` and throws the timeout error. */
+  const withDeadline = async <T>(promise: Promise<T>, cancel: () => unknown): Promise<T> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let expired = false;
+    const expiry = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => {
+          expired = true;
+          cancel();
+          reject(timeout());
+        },
+        Math.max(0, deadline - Date.now()),
+      );
+    });
+    try {
+      return await Promise.race([promise, expiry]);
+    } catch (error) {
+      if (expired) throw timeout();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let doc: Awaited<typeof task.promise>;
   try {
-    doc = await task.promise;
+    doc = await withDeadline(task.promise, () => task.destroy());
   } catch (cause) {
+    if (cause instanceof MediaError) throw cause;
     const name = (cause as Error)?.name ?? "";
     if (name === "PasswordException") {
       throw new MediaError(
@@ -280,7 +317,7 @@ export async function preparePdf(
     const sizes: PageSize[] = Array.from({ length: doc.numPages }, () => ({ width: 0, height: 0 }));
     const viewports = new Map<number, ReturnType<Awaited<ReturnType<typeof doc.getPage>>["getViewport"]>>();
     for (const n of candidates) {
-      const page = await doc.getPage(n);
+      const page = await withDeadline(doc.getPage(n), () => undefined);
       const vp = page.getViewport({ scale: 1 });
       sizes[n - 1] = { width: vp.width, height: vp.height };
       viewports.set(n, vp);
@@ -289,21 +326,23 @@ export async function preparePdf(
     const images: PreparedImage[] = [];
     for (const p of plan.pages) {
       options.signal?.throwIfAborted();
-      const page = await doc.getPage(p.page);
+      const page = await withDeadline(doc.getPage(p.page), () => undefined);
       const viewport = viewports.get(p.page)!;
       const canvas = createCanvas(p.grid.width, p.grid.height);
       const context = canvas.getContext("2d");
       context.fillStyle = "#ffffff";
       context.fillRect(0, 0, p.grid.width, p.grid.height);
       try {
-        await page.render({
+        const render = page.render({
           canvas: canvas as never,
           canvasContext: context as never,
           viewport,
           transform: [p.grid.width / viewport.width, 0, 0, p.grid.height / viewport.height, 0, 0],
           background: "#ffffff",
-        }).promise;
+        });
+        await withDeadline(render.promise, () => render.cancel());
       } catch (cause) {
+        if (cause instanceof MediaError) throw cause;
         throw new MediaError(
           "corrupt",
           input,

@@ -50,6 +50,8 @@ export interface PrepareOptions {
   /** Time limits for ffmpeg and LibreOffice runs, ms. */
   videoTimeoutMs?: number;
   officeTimeoutMs?: number;
+  /** Time limit for rendering a document's pages, ms (default 120 s). */
+  documentTimeoutMs?: number;
   /** Aborting stops fetches, ffmpeg, LibreOffice and page rendering; the call rejects with the reason. */
   signal?: AbortSignal;
 }
@@ -132,6 +134,7 @@ export async function prepareLoadedSource(
         maxTokens: budget.maxTokens,
         input: loaded.input,
         signal,
+        timeoutMs: options.documentTimeoutMs,
       });
     }
   }
