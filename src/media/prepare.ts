@@ -114,6 +114,7 @@ export async function prepareLoadedSource(
         timeoutMs: options.videoTimeoutMs,
         input: loaded.input,
         signal,
+        maxInputPixels: policy.maxInputPixels,
       });
     case "pdf":
     case "office": {

@@ -197,6 +197,13 @@ describe("prepareVideo: errors", () => {
     );
     await assert.rejects(probeVideo(playlist), isMediaError("corrupt"));
   });
+  it("refuses videos with oversized frames before decoding", async () => {
+    const good = await makeVideo(dir, { width: 64, height: 48, seconds: 1 });
+    await assert.rejects(
+      prepareVideo(good, { maxInputPixels: 1000 }),
+      isMediaError("too-many-pixels", /64×48 = 3072 pixels/),
+    );
+  });
   it("says how to install ffmpeg when it is missing", async () => {
     const good = await makeVideo(dir, { seconds: 1 });
     await assert.rejects(

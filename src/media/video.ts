@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FamilyId } from "../protocol/families.ts";
 import { MediaError } from "./errors.ts";
+import { DEFAULT_MAX_INPUT_PIXELS } from "./image.ts";
 import { type GridSize, gridTokens, type PixelBudget, smartResize, VIDEO_BUDGETS } from "./smart-resize.ts";
 import { FFMPEG, FFPROBE, lastLine, runTool } from "./tools.ts";
 import type { FramePair, PreparedImage, PreparedVideo } from "./types.ts";
@@ -44,6 +45,8 @@ export interface VideoOptions {
   ffprobePath?: string;
   /** Aborting stops ffmpeg/ffprobe; the call rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Refuse videos whose frames have more pixels than this (default 100 MP, as for images). */
+  maxInputPixels?: number;
 }
 
 /** The plan for one video: which frames, at which size, with which pair timestamps. */
@@ -297,6 +300,15 @@ export async function prepareVideo(
     }
   }
   const info = await probeVideo(source, options);
+  const limit = options.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS;
+  if (info.width * info.height > limit) {
+    throw new MediaError(
+      "too-many-pixels",
+      options.input ?? source,
+      `video frames are ${info.width}×${info.height} = ${info.width * info.height} pixels, over the limit of ${limit}`,
+      "Downscale the video, or raise maxInputPixels if you trust this input.",
+    );
+  }
   const plan = planVideo(info, options);
   const frames = await extractFrames(source, plan, options);
   return assemblePairs(info, plan, frames);
