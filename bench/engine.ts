@@ -5,12 +5,14 @@
  *   prefill: one 512-token prompt batch (n_batch = n_ubatch = 512, n_ctx 1024)
  *   decode:  128 greedy steps after a 2-token prompt (sample + detokenize + decode per step, as llama-bench tg)
  *
- * The reference is written here directly with koffi (main thread, no worker, no glmv code). Runs are interleaved
- * (reference, glmv, reference, …) after one warm-up each; medians are reported.
+ * The reference is written here directly with koffi (main thread, no worker, no glmv code). Every measurement
+ * runs in a fresh child process (warm-up, then one prefill and one decode run), reference and glmv alternating;
+ * medians and best-of are reported, the ratio being the median of the per-run (paired) ratios.
  *
  * Options: --quant q4_0|q8_0|f16 (default q4_0), --threads N (default 2), --runs N (default 3), --model PATH
  * (skip generation), --json.
  */
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     runs: { type: "string", default: "3" },
     model: { type: "string" },
     json: { type: "boolean" },
+    child: { type: "string" },
   },
 });
 const threads = Number(values.threads);
@@ -251,76 +254,114 @@ function reference(modelPath: string) {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
-  const loadBefore = loadavg()
-    .map((x) => x.toFixed(1))
-    .join(" ");
-  const modelPath = benchModel();
-  const ref = reference(modelPath);
-  const engine = await loadEmbeddedEngine({ model: modelPath, contextSize: CTX, threads, batchSize: PP });
-  // 512 prompt tokens after a 2-token prefix that varies per run ([gMASK]<sop> + marker), so glmv's prefix reuse
-  // keeps only [gMASK]<sop> and decodes exactly 512 tokens, like the reference.
+type Measure = { pp: number; tg: number };
+
+/** Candidate single-token words that make each prompt differ right after [gMASK]<sop>. */
+const CANDIDATES = [
+  " a",
+  " b",
+  " c",
+  " d",
+  " e",
+  " f",
+  " g",
+  " h",
+  " i",
+  " j",
+  " k",
+  " m",
+  " n",
+  " o",
+  " p",
+  " s",
+];
+
+/** One measurement in this process (a child of the bench): warm-up, then one prefill and one decode run. */
+async function child(kind: "ref" | "glmv", modelPath: string): Promise<Measure> {
   const words = " the".repeat(PP - 1);
-  // Single-token marker words: PP prompts use the first half, decode prompts the second (never a shared prefix).
-  const candidates = [
-    " a",
-    " b",
-    " c",
-    " d",
-    " e",
-    " f",
-    " g",
-    " h",
-    " i",
-    " j",
-    " k",
-    " m",
-    " n",
-    " o",
-    " p",
-    " s",
-  ];
-  const markers = candidates.filter((w) => ref.tokenize(w).length === 1);
-  const half = Math.floor(markers.length / 2);
-  if (half < 2) throw new Error("too few single-token marker words in the vocabulary");
-  const ppMarker = (k: number) => markers[k % half];
-  const tgMarker = (k: number) => markers[half + (k % half)];
-  const glmvPrompt = (k: number) => `[gMASK]<sop>${ppMarker(k)}${words}`;
-  const refIds = ref.tokenize(`${ppMarker(0)}${words}`);
-  if (refIds.length !== PP) throw new Error(`prompt is ${refIds.length} tokens, expected ${PP}`);
   const short = "[gMASK]<sop>";
-  const shortIds = ref.tokenize(short);
-  const results = {
-    refPP: [] as number[],
-    refTG: [] as number[],
-    glmvPP: [] as number[],
-    glmvTG: [] as number[],
-  };
+  if (kind === "ref") {
+    const ref = reference(modelPath);
+    const markers = CANDIDATES.filter((w) => ref.tokenize(w).length === 1);
+    const ids = (k: number) => ref.tokenize(`${markers[k]}${words}`);
+    if (ids(0).length !== PP) throw new Error(`prompt is ${ids(0).length} tokens, expected ${PP}`);
+    ref.prefill(ids(0));
+    ref.decode(ref.tokenize(short), TG);
+    const m = { pp: ref.prefill(ids(1)), tg: ref.decode(ref.tokenize(`${short}${markers[2]}`), TG) };
+    ref.close();
+    return m;
+  }
+  const engine = await loadEmbeddedEngine({ model: modelPath, contextSize: CTX, threads, batchSize: PP });
   const glmv = async (prompt: string, maxTokens: number) => {
     for await (const ev of engine.generate({ prompt, media: [], options: { temperature: 0, maxTokens } })) {
       if (ev.type === "done") return ev.result;
     }
     throw new Error("no result");
   };
-  await glmv(`${short} z`, 1); // leaves [gMASK]<sop> in glmv's KV cache
-  for (let r = 0; r <= runs; r++) {
-    const warm = r === 0;
-    const rp = ref.prefill(refIds);
-    const rt = ref.decode(shortIds, TG);
-    const gp = await glmv(glmvPrompt(r), 1);
-    const decodedPrompt = gp.usage.promptTokens - (gp.usage.cachedPromptTokens ?? 0);
-    if (decodedPrompt !== PP) throw new Error(`glmv decoded ${decodedPrompt} prompt tokens, expected ${PP}`);
-    const gt = await glmv(`${short}${tgMarker(r)}`, TG);
-    if (gt.usage.completionTokens !== TG)
-      throw new Error(`glmv generated ${gt.usage.completionTokens} tokens`);
-    if (warm) continue;
-    results.refPP.push(rp);
-    results.refTG.push(rt);
-    results.glmvPP.push(gp.timings.promptTokensPerSecond);
-    results.glmvTG.push(gt.timings.decodeTokensPerSecond);
-  }
+  const markers: string[] = [];
+  for (const w of CANDIDATES) if ((await engine.countTokens(w)) === 1) markers.push(w);
+  // The prompts differ right after [gMASK]<sop>, so prefix reuse keeps 2 tokens and exactly 512 are decoded.
+  await glmv(`${short}${markers[5]}`, 1);
+  await glmv(`${short}${markers[0]}${words}`, 1);
+  await glmv(`${short}${markers[3]}`, TG);
+  const p = await glmv(`${short}${markers[1]}${words}`, 1);
+  const decoded = p.usage.promptTokens - (p.usage.cachedPromptTokens ?? 0);
+  if (decoded !== PP) throw new Error(`glmv decoded ${decoded} prompt tokens, expected ${PP}`);
+  const t = await glmv(`${short}${markers[2]}`, TG);
+  if (t.usage.completionTokens !== TG) throw new Error(`glmv generated ${t.usage.completionTokens} tokens`);
   await engine.close();
-  ref.close();
+  return { pp: p.timings.promptTokensPerSecond, tg: t.timings.decodeTokensPerSecond };
+}
+
+function spawnChild(kind: "ref" | "glmv", modelPath: string): Measure {
+  const out = execFileSync(
+    process.execPath,
+    [
+      import.meta.filename,
+      "--child",
+      kind,
+      "--model",
+      modelPath,
+      "--threads",
+      String(threads),
+      "--quant",
+      quant,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return JSON.parse(out.trim().split("\n").pop()!) as Measure;
+}
+
+async function main() {
+  const loadBefore = loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
+  const modelPath = benchModel();
+  if (values.child === "ref" || values.child === "glmv") {
+    process.stdout.write(`${JSON.stringify(await child(values.child, modelPath))}\n`);
+    return;
+  }
+  // Each measurement runs in its own process (the reference's and glmv's ggml thread pools never coexist), the
+  // order alternating per run; pairs (reference, glmv) of the same run give the per-run ratios.
+  const results = {
+    refPP: [] as number[],
+    refTG: [] as number[],
+    glmvPP: [] as number[],
+    glmvTG: [] as number[],
+  };
+  for (let r = 0; r < runs; r++) {
+    const order: ("ref" | "glmv")[] = r % 2 === 0 ? ["ref", "glmv"] : ["glmv", "ref"];
+    for (const kind of order) {
+      const m = spawnChild(kind, modelPath);
+      if (kind === "ref") {
+        results.refPP.push(m.pp);
+        results.refTG.push(m.tg);
+      } else {
+        results.glmvPP.push(m.pp);
+        results.glmvTG.push(m.tg);
+      }
+    }
+  }
   // The ratio is the median of per-run ratios: each glmv run is paired with the reference run just before it, so
   // load from other processes on a shared machine affects both sides of a pair alike.
   // Best-of is reported too: on a shared machine the fastest run is the one least disturbed by other processes.
