@@ -155,6 +155,24 @@ describe("cancellation", () => {
     assert.ok(freedAt - abortedAt < 100, `slot freed after ${(freedAt - abortedAt).toFixed(1)} ms`);
   });
 
+  it("cancels a non-streaming generation when its client goes away", async () => {
+    const server = await serve({ slots: 2 });
+    const controller = new AbortController();
+    const before = fake.requests.length;
+    const pending = post(server, chat("endless", false), {}, controller.signal).catch(() => "aborted");
+    await until(() => fake.requests.length > before && server.queue.inFlight === 1);
+    const upstreamSaw = fake.nextAbort();
+    const abortedAt = performance.now();
+    controller.abort();
+    assert.equal(await pending, "aborted");
+    const upstreamAt = await upstreamSaw;
+    assert.ok(
+      upstreamAt - abortedAt < 100,
+      `upstream cancelled after ${(upstreamAt - abortedAt).toFixed(1)} ms`,
+    );
+    await until(() => server.queue.inFlight === 0, 100);
+  });
+
   it("removes a queued request whose client goes away", async () => {
     const server = await serve({ slots: 1, maxWaiting: 4 });
     const holder = new AbortController();
