@@ -2,7 +2,7 @@
  * `npm run bench:engine`: glmv's embedded engine vs a plain synchronous C-API loop over the same llama.cpp
  * libraries, in one run, on the ~344M benchmark model (hidden 1024, 16 layers; engine-notes §1).
  *
- *   prefill: one 512-token prompt batch (n_batch = n_ubatch = 512, n_ctx 1024)
+ *   prefill: one 512-token batch after [gMASK]<sop> (n_batch = n_ubatch = 512, n_ctx 1024)
  *   decode:  128 greedy steps after a 2-token prompt (sample + detokenize + decode per step, as llama-bench tg)
  *
  * The reference is written here directly with koffi (main thread, no worker, no glmv code). Every measurement
@@ -198,13 +198,19 @@ function reference(modelPath: string) {
   return {
     tokenize,
     /** Decodes `ids` as one batch from an empty cache; returns tokens/s. */
-    prefill(ids: number[]): number {
+    /** Decodes `prefix` (untimed), then `ids` as one batch after it; returns tokens/s of the `ids` batch. */
+    prefill(prefix: number[], ids: number[]): number {
       f.clear(mem, true);
-      for (let i = 0; i < ids.length; i++) {
-        vTok[i] = ids[i];
-        vPos[i] = i;
-        vLog[i] = i === ids.length - 1 ? 1 : 0;
-      }
+      const put = (list: number[], start: number) => {
+        for (let i = 0; i < list.length; i++) {
+          vTok[i] = list[i];
+          vPos[i] = start + i;
+          vLog[i] = i === list.length - 1 ? 1 : 0;
+        }
+      };
+      put(prefix, 0);
+      if (f.decode(ctx, batch(prefix.length)) !== 0) throw new Error("reference prefix failed");
+      put(ids, prefix.length);
       const t0 = performance.now();
       if (f.decode(ctx, batch(ids.length)) !== 0) throw new Error("reference prefill failed");
       return (ids.length * 1000) / (performance.now() - t0);
@@ -285,9 +291,11 @@ async function child(kind: "ref" | "glmv", modelPath: string): Promise<Measure> 
     const markers = CANDIDATES.filter((w) => ref.tokenize(w).length === 1);
     const ids = (k: number) => ref.tokenize(`${markers[k]}${words}`);
     if (ids(0).length !== PP) throw new Error(`prompt is ${ids(0).length} tokens, expected ${PP}`);
-    ref.prefill(ids(0));
-    ref.decode(ref.tokenize(short), TG);
-    const m = { pp: ref.prefill(ids(1)), tg: ref.decode(ref.tokenize(`${short}${markers[2]}`), TG) };
+    // As in glmv: [gMASK]<sop> is in the cache, then 512 tokens are decoded in one batch.
+    const prefix = ref.tokenize(short);
+    ref.prefill(prefix, ids(0));
+    ref.decode(prefix, TG);
+    const m = { pp: ref.prefill(prefix, ids(1)), tg: ref.decode(ref.tokenize(`${short}${markers[2]}`), TG) };
     ref.close();
     return m;
   }
