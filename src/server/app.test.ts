@@ -219,6 +219,23 @@ describe("glmv server over an imitation vLLM upstream", () => {
     assert.match(parts[1].image_url?.url ?? "", /^data:image\/jpeg;base64,/);
   });
 
+  it("refuses media URLs that point the upstream at internal addresses", async () => {
+    for (const url of [
+      "http://127.0.0.1:9/x.png",
+      "http://169.254.169.254/latest/meta-data",
+      "http://[::1]/a.png",
+    ]) {
+      await assert.rejects(
+        client.chat.completions.create({
+          model: "glm-4.5v",
+          messages: [{ role: "user", content: [{ type: "image_url", image_url: { url } }] }],
+        }),
+        (e: unknown) => e instanceof OpenAI.BadRequestError && e.param === "messages[0].content[0]",
+        url,
+      );
+    }
+  });
+
   it("refuses file: URLs on a remote upstream with 400 naming the part", async () => {
     await assert.rejects(
       client.chat.completions.create({

@@ -5,6 +5,9 @@
  * - deals with `file:` URLs: forwards them (same machine, the upstream enforces its own allowed path),
  *   refuses them, or inlines them as data: URIs after the server's media policy allowed the path.
  */
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import { refusedAddressClass } from "../../media/address.ts";
 import { MediaError } from "../../media/errors.ts";
 import { probeImage } from "../../media/image.ts";
 import type { MediaPolicy } from "../../media/policy.ts";
@@ -55,6 +58,7 @@ export async function prepareUpstreamMedia(
         continue;
       }
       let finalUrl = url;
+      if (/^https?:/i.test(url)) await checkRemoteAddress(url, policy, `messages[${i}].content[${j}]`);
       if (/^file:/i.test(url)) {
         if (mode === "reject") {
           throw new UnsupportedFeatureError(
@@ -154,4 +158,36 @@ export async function documentsToImages(
     out.push({ ...m, content: parts });
   }
   return out;
+}
+
+/**
+ * The upstream fetches http(s) media itself, from its own network position. Refuse URLs whose host is, or
+ * resolves to, an address the server's policy forbids (loopback, private, link-local by default), so the
+ * gateway cannot be used to make the engine reach internal services. (The engine resolves the name again;
+ * a DNS answer that changes in between is not caught here. `--allowed-media-path` does not relax this.)
+ */
+export async function checkRemoteAddress(url: string, policy: MediaPolicy, param: string): Promise<void> {
+  if (!policy.remote) {
+    throw new UnsupportedFeatureError("This server does not accept media URLs; send data: URIs.", param);
+  }
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+  let addresses: string[];
+  if (isIP(host)) addresses = [host];
+  else {
+    try {
+      const resolved = policy.resolve ? await policy.resolve(host) : await lookup(host, { all: true });
+      addresses = resolved.map((r) => r.address);
+    } catch {
+      throw new UnsupportedFeatureError(`The media URL's host "${host}" does not resolve.`, param);
+    }
+  }
+  for (const address of addresses) {
+    const refused = refusedAddressClass(address, policy);
+    if (refused) {
+      throw new UnsupportedFeatureError(
+        `The media URL points to a ${refused} address (${address}), which this server does not allow; send the media as a data: URI.`,
+        param,
+      );
+    }
+  }
 }
