@@ -16,8 +16,8 @@ interface OracleRequest {
   nProbs: number;
 }
 
-const request = JSON.parse(process.argv[2] ?? "{}") as OracleRequest;
-const { loadModel } = (await import("@fugood/llama.node")) as unknown as {
+/** The part of `@fugood/llama.node` this script uses. */
+interface LlamaNode {
   loadModel(o: Record<string, unknown>): Promise<{
     initMultimodal(o: { path: string; use_gpu: boolean }): Promise<boolean>;
     completion(o: Record<string, unknown>): Promise<{
@@ -26,7 +26,12 @@ const { loadModel } = (await import("@fugood/llama.node")) as unknown as {
     }>;
     release(): Promise<void>;
   }>;
-};
+}
+
+const request = JSON.parse(process.argv[2] ?? "{}") as OracleRequest;
+// A variable specifier keeps tsc out of the package: it ships .ts sources that fail our compiler settings.
+const llamaNodePackage: string = "@fugood/llama.node";
+const { loadModel } = (await import(llamaNodePackage)) as LlamaNode;
 const ctx = await loadModel({
   model: request.model,
   n_ctx: 2048,
