@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { loadEmbeddedEngine } from "../engines/embedded/engine.ts";
 import { resolveFamilyId } from "../protocol/index.ts";
 import { createEmbeddedBackend, type MediaPreparer } from "../runtime/embedded.ts";
@@ -44,6 +45,12 @@ export function numberOption(value: string | undefined, flag: string): number | 
   return n;
 }
 
+/** The id a model is listed under: the alias or repo as typed, or a local file's or folder's name. */
+export function servedName(ref: string): string {
+  const local = ref.includes("/") && (ref.startsWith(".") || ref.startsWith("/") || ref.endsWith(".gguf"));
+  return local ? basename(ref).replace(/\.gguf$/i, "") : ref;
+}
+
 /** Resolves (pulling on first use, with a size notice and progress bar) and loads a model as a chat backend. */
 export async function openModel(
   values: {
@@ -79,5 +86,5 @@ export async function openModel(
     device,
     name: ref,
   });
-  return createEmbeddedBackend({ engine, prepareMedia, modelId: ref });
+  return createEmbeddedBackend({ engine, prepareMedia, modelId: servedName(ref) });
 }
