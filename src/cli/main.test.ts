@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import { main, topHelp } from "./main.ts";
-
-function captureIO() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr }, out: () => out, err: () => err };
-}
+import { captureIO } from "./testing.ts";
 
 test("glmv --help lists every registered command", async () => {
   const cap = captureIO();

@@ -2,10 +2,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, before, test } from "node:test";
 import { writeTinyModel } from "../../engines/tiny/model.ts";
-import { main } from "../main.ts";
+import { runGlmv } from "../testing.ts";
 import { type ChatState, slashCommand } from "./chat.ts";
 
 let dir: string;
@@ -40,17 +39,10 @@ test("slash commands change the session state", async () => {
 
 test("glmv chat answers each turn, keeps the history and saves it", async () => {
   const saved = join(dir, "conversation.json");
-  const stdin = new PassThrough();
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  stdout.on("data", (c) => (out += c));
-  stdin.end(`Hi\n/think off\nAnd again?\n/save ${saved}\n/exit\n`);
-  const code = await main(["chat", "-m", join(dir, "m"), "-t", "1", "-s", "Be brief."], {
-    stdin,
-    stdout,
-    stderr,
-  });
+  const { code, out } = await runGlmv(
+    ["chat", "-m", join(dir, "m"), "-t", "1", "-s", "Be brief."],
+    `Hi\n/think off\nAnd again?\n/save ${saved}\n/exit\n`,
+  );
   assert.equal(code, 0);
   assert.equal(out.match(/Hello there\./g)?.length, 2);
   assert.match(out, /reasoning off/);

@@ -2,27 +2,16 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
 import { readGguf } from "../../gguf/index.ts";
 import { UsageError } from "../command.ts";
+import { captureIO } from "../testing.ts";
 import { devCommand } from "./dev.ts";
-
-function io() {
-  let out = "";
-  const stdout = new Writable({
-    write(chunk, _enc, done) {
-      out += chunk;
-      done();
-    },
-  });
-  return { io: { stdin: new PassThrough(), stdout, stderr: new PassThrough() }, out: () => out };
-}
 
 test("glmv dev tiny-model writes a scripted 4.1V model the reader accepts", async () => {
   const dir = mkdtempSync(join(tmpdir(), "glmv-dev-"));
   try {
-    const t = io();
+    const t = captureIO();
     const code = await devCommand.run(
       [
         "tiny-model",
@@ -47,7 +36,7 @@ test("glmv dev tiny-model writes a scripted 4.1V model the reader accepts", asyn
 });
 
 test("glmv dev rejects bad options with usage errors", async () => {
-  const t = io();
+  const t = captureIO();
   await assert.rejects(devCommand.run(["tiny-model"], t.io), UsageError);
   await assert.rejects(
     devCommand.run(["tiny-model", "--out", "x", "--family", "gpt"], t.io),

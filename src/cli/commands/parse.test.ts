@@ -3,28 +3,16 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { sequentialCallIds } from "../../protocol/tools.ts";
 import { UsageError } from "../command.ts";
 import { main } from "../main.ts";
+import { captureIO } from "../testing.ts";
 import { createParseCommand, parseCommand } from "./parse.ts";
 
-function fakeIO(stdinText = "") {
-  const stdin = new PassThrough();
-  stdin.end(stdinText);
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
-  return { io: { stdin, stdout, stderr }, out: () => out, err: () => err };
-}
-
 const run = async (argv: string[], stdinText = "") => {
-  const cap = fakeIO(stdinText);
+  const cap = captureIO(stdinText);
   const command = createParseCommand({ idGenerator: sequentialCallIds() });
   const code = await command.run(argv, cap.io);
   return { code, out: cap.out(), err: cap.err() };
@@ -161,12 +149,12 @@ describe("glmv parse errors", () => {
     await assert.rejects(run(["--tools", bad]), /JSON list of tools/);
   });
   it("through main: exit 2 for usage errors, 1 for bad input, --help teaches", async () => {
-    const cap = fakeIO();
+    const cap = captureIO();
     assert.equal(await main(["parse", "--image-size", "x"], cap.io), 2);
     assert.match(cap.err(), /--image-size must look like 1920x1080/);
-    const cap2 = fakeIO("[1]");
+    const cap2 = captureIO("[1]");
     assert.equal(await main(["parse", "--stream"], cap2.io), 1);
-    const cap3 = fakeIO();
+    const cap3 = captureIO();
     assert.equal(await main(["parse", "--help"], cap3.io), 0);
     assert.match(cap3.out(), /Examples:/);
     assert.equal(parseCommand.help, cap3.out());

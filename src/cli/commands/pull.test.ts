@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, before, test } from "node:test";
 import { FakeHub, fixtureBytes } from "../../store/fake-hub.ts";
 import { main } from "../main.ts";
+import { captureIO } from "../testing.ts";
 import { createListCommand } from "./list.ts";
 import { createPullCommand, pullCommand } from "./pull.ts";
 import { createRmCommand } from "./rm.ts";
@@ -14,16 +14,6 @@ const hub = new FakeHub();
 let home: string;
 const MODEL = fixtureBytes(40_000, 11);
 const MMPROJ = fixtureBytes(10_000, 12);
-
-function captureIO() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
-  return { io: { stdin: new PassThrough(), stdout, stderr }, out: () => out, err: () => err };
-}
 
 before(async () => {
   await hub.start();

@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { test } from "node:test";
 import { UsageError } from "../command.ts";
+import { captureIO } from "../testing.ts";
 import { createRmCommand } from "./rm.ts";
 
-const io = () => ({ stdin: new PassThrough(), stdout: new PassThrough(), stderr: new PassThrough() });
+const io = () => captureIO().io;
 
 test("rm needs a model name, refuses local paths, and says when a model is not cached", async () => {
   const home = await mkdtemp(join(tmpdir(), "glmv-rm-"));

@@ -2,12 +2,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
 import { after, before, test } from "node:test";
 import { writeTinyMmproj } from "../../engines/embedded/vision/tinyMmproj.ts";
 import { writeTinyModel } from "../../engines/tiny/model.ts";
 import { makeImage, makePdf, makeVideo } from "../../media/test-media.ts";
-import { main } from "../main.ts";
+import { runGlmv } from "../testing.ts";
 
 const SCRIPT = "<think>I see a cat.</think>The cat is at <|begin_of_box|>[250,100,750,900]<|end_of_box|>.";
 let dir: string;
@@ -19,21 +18,8 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function glmv(args: string[], stdinText = "") {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const stdin = new PassThrough();
-  stdin.end(stdinText);
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
-  const code = await main(args, { stdin, stdout, stderr });
-  return { code, out, err };
-}
-
 test("glmv run --json returns reasoning, content, boxes, usage and finish reason", async () => {
-  const { code, out, err } = await glmv(["run", "-m", dir, "-t", "1", "--json", "Where is the cat?"]);
+  const { code, out, err } = await runGlmv(["run", "-m", dir, "-t", "1", "--json", "Where is the cat?"]);
   assert.equal(code, 0, err);
   const result = JSON.parse(out);
   assert.equal(result.reasoning, "I see a cat.");
@@ -48,7 +34,7 @@ test("glmv run --json returns reasoning, content, boxes, usage and finish reason
 });
 
 test("glmv run streams the reasoning, then the answer, then the boxes", async () => {
-  const { code, out } = await glmv(["run", "-m", dir, "-t", "1", "Where is the cat?"]);
+  const { code, out } = await runGlmv(["run", "-m", dir, "-t", "1", "Where is the cat?"]);
   assert.equal(code, 0);
   assert.equal(
     out,
@@ -58,14 +44,14 @@ test("glmv run streams the reasoning, then the answer, then the boxes", async ()
 });
 
 test("glmv run --hide-thinking prints only the answer; the prompt can come from stdin", async () => {
-  const { code, out } = await glmv(["run", "-m", dir, "-t", "1", "--hide-thinking", "-"], "Where?\n");
+  const { code, out } = await runGlmv(["run", "-m", dir, "-t", "1", "--hide-thinking", "-"], "Where?\n");
   assert.equal(code, 0);
   assert.match(out, /^The cat is at/);
   assert.doesNotMatch(out, /I see a cat/);
 });
 
 test("glmv run --max-tokens stops early with finish_reason length", async () => {
-  const { code, out } = await glmv(["run", "-m", dir, "-t", "1", "--json", "--max-tokens", "3", "Hi"]);
+  const { code, out } = await runGlmv(["run", "-m", dir, "-t", "1", "--json", "--max-tokens", "3", "Hi"]);
   assert.equal(code, 0);
   const result = JSON.parse(out);
   assert.equal(result.finish_reason, "length");
@@ -73,19 +59,19 @@ test("glmv run --max-tokens stops early with finish_reason length", async () => 
 });
 
 test("glmv run refuses bad usage with exit code 2 and a hint", async () => {
-  const noPrompt = await glmv(["run", "-m", dir]);
+  const noPrompt = await runGlmv(["run", "-m", dir]);
   assert.equal(noPrompt.code, 2);
   assert.match(noPrompt.err, /missing the prompt/);
-  const mixed = await glmv(["run", "-m", dir, "--image", "a.png", "--video", "b.mp4", "Hi"]);
+  const mixed = await runGlmv(["run", "-m", dir, "--image", "a.png", "--video", "b.mp4", "Hi"]);
   assert.equal(mixed.code, 2);
   assert.match(mixed.err, /images and a video cannot be combined/);
-  const badNumber = await glmv(["run", "-m", dir, "--max-tokens", "lots", "Hi"]);
+  const badNumber = await runGlmv(["run", "-m", dir, "--max-tokens", "lots", "Hi"]);
   assert.equal(badNumber.code, 2);
   assert.match(badNumber.err, /--max-tokens takes a whole number/);
 });
 
 test("glmv run names a missing model file clearly", async () => {
-  const { code, err } = await glmv(["run", "-m", join(dir, "nope.gguf"), "Hi"]);
+  const { code, err } = await runGlmv(["run", "-m", join(dir, "nope.gguf"), "Hi"]);
   assert.equal(code, 1);
   assert.match(err, /nope\.gguf/);
 });
@@ -93,7 +79,17 @@ test("glmv run names a missing model file clearly", async () => {
 test("glmv run --image gives boxes in pixels of the original image", async () => {
   const image = join(dir, "photo.png");
   writeFileSync(image, await makeImage("png", 200, 100));
-  const { code, out, err } = await glmv(["run", "-m", dir, "-t", "1", "--json", "--image", image, "Where?"]);
+  const { code, out, err } = await runGlmv([
+    "run",
+    "-m",
+    dir,
+    "-t",
+    "1",
+    "--json",
+    "--image",
+    image,
+    "Where?",
+  ]);
   assert.equal(code, 0, err);
   const result = JSON.parse(out);
   assert.deepEqual(result.boxes, [
@@ -105,12 +101,12 @@ test("glmv run --image gives boxes in pixels of the original image", async () =>
 
 test("glmv run takes a video and a PDF through the media pipeline", async () => {
   const video = await makeVideo(dir, { seconds: 2, fps: 4 });
-  const fromVideo = await glmv(["run", "-m", dir, "-t", "1", "--json", "--video", video, "What happens?"]);
+  const fromVideo = await runGlmv(["run", "-m", dir, "-t", "1", "--json", "--video", video, "What happens?"]);
   assert.equal(fromVideo.code, 0, fromVideo.err);
   assert.equal(JSON.parse(fromVideo.out).finish_reason, "stop");
   const pdf = join(dir, "doc.pdf");
   writeFileSync(pdf, await makePdf(2, [120, 160]));
-  const fromPdf = await glmv(["run", "-m", dir, "-t", "1", "--json", "--file", pdf, "Summarise"]);
+  const fromPdf = await runGlmv(["run", "-m", dir, "-t", "1", "--json", "--file", pdf, "Summarise"]);
   assert.equal(fromPdf.code, 0, fromPdf.err);
   assert.ok(JSON.parse(fromPdf.out).usage.prompt_tokens > JSON.parse(fromVideo.out).usage.prompt_tokens / 10);
 });
@@ -118,7 +114,7 @@ test("glmv run takes a video and a PDF through the media pipeline", async () => 
 test("glmv run explains a file that is not an image", async () => {
   const bogus = join(dir, "notes.png");
   writeFileSync(bogus, "just some text, not a picture");
-  const { code, err } = await glmv(["run", "-m", dir, "-t", "1", "--image", bogus, "What?"]);
+  const { code, err } = await runGlmv(["run", "-m", dir, "-t", "1", "--image", bogus, "What?"]);
   assert.equal(code, 1);
   assert.match(err, /notes\.png/);
 });
