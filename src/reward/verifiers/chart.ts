@@ -4,7 +4,7 @@ import { CHART_REGEX, compileExtractionRegex } from "../config.ts";
 import { singleBox, unwrapAnswer } from "../gate.ts";
 import { parseRealNumber, relativelyClose } from "../math.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
 
 /** Whether a value is an integer in [1000, 3000]: a year, which must match exactly. */
 const isYear = (v: number) => Number.isInteger(v) && v >= 1000 && v <= 3000;
@@ -19,20 +19,15 @@ export function decideChart(a: string, g: string, tolerance: number): Verdict | 
   return rule(relativelyClose(x, y, tolerance) ? 1 : 0);
 }
 
-class ChartVerifier implements Verifier {
+class ChartVerifier extends ConfiguredVerifier {
   readonly type = "chart";
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
   private readonly regex: RegExp;
   constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
+    super(settings, deps);
     this.regex =
       settings.answerExtractionRegex ?? compileExtractionRegex(CHART_REGEX, "answer_extraction_regex");
   }
-  extractAnswer(text: string): string | null {
+  override extractAnswer(text: string): string | null {
     const m = this.regex.exec(text);
     if (!m) return null;
     const group = m.groups?.answer ?? m[m.length - 1];
@@ -41,9 +36,6 @@ class ChartVerifier implements Verifier {
     const part = unwrapAnswer(group);
     if (part === null) return null;
     return singleBox(part, this.settings.strictBoxedExtraction);
-  }
-  extractGroundTruth(text: string): string | null {
-    return this.extractAnswer(text);
   }
   judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict> {
     const a = asText(answer);

@@ -1,7 +1,8 @@
 /** Helpers shared by the verifiers: the judge fallback and the standard extractors. */
+import type { VerifierSettings } from "../config.ts";
 import { afterThinkPart, singleBox, thinkAnswerPart } from "../gate.ts";
 import type { LlmJudge } from "../judge.ts";
-import type { Extracted, JudgeContext, Verdict } from "../types.ts";
+import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
 
 /** What every verifier factory receives besides its settings. */
 export interface VerifierDeps {
@@ -40,4 +41,28 @@ export function extractThinkAnswerBox(text: string, strict: boolean): string | n
 export function extractAfterThinkBox(text: string, strict: boolean): string | null {
   const part = afterThinkPart(text);
   return part === null ? null : singleBox(part, strict);
+}
+
+/**
+ * The shape the verifiers of one configuration entry share: settings and judge kept, minimum reward 0, the
+ * ground truth gated and extracted like the answer, and by default the answer read by `extractAfterThinkBox`.
+ * A subclass sets `type`, writes `judge`, and overrides an extractor or `gatesGroundTruth` where it differs.
+ */
+export abstract class ConfiguredVerifier implements Verifier {
+  abstract readonly type: string;
+  readonly minReward = 0;
+  readonly gatesGroundTruth: boolean = true;
+  protected readonly settings: VerifierSettings;
+  protected readonly deps: VerifierDeps;
+  constructor(settings: VerifierSettings, deps: VerifierDeps) {
+    this.settings = settings;
+    this.deps = deps;
+  }
+  extractAnswer(text: string): Extracted | null {
+    return extractAfterThinkBox(text, this.settings.strictBoxedExtraction);
+  }
+  extractGroundTruth(text: string): Extracted | null {
+    return this.extractAnswer(text);
+  }
+  abstract judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict>;
 }

@@ -1,7 +1,7 @@
 /** The counting verifier (spec §11.3): equality, integers, number words in English and Chinese. */
 import type { VerifierSettings } from "../config.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, extractAfterThinkBox, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
 
 const UNITS =
   "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(
@@ -73,23 +73,9 @@ export function parseCount(text: string): number | null {
   return englishNumber(s) ?? chineseNumber(s);
 }
 
-class CountingVerifier implements Verifier {
+/** Its inherited extractor reads through afterThinkPart, which unwraps <answer>: upstream rejected it (defect 3). */
+class CountingVerifier extends ConfiguredVerifier {
   readonly type = "counting";
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
-  constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
-  }
-  extractAnswer(text: string): string | null {
-    // afterThinkPart unwraps <answer>: upstream rejected it and so scored every item 0 (defect 3).
-    return extractAfterThinkBox(text, this.settings.strictBoxedExtraction);
-  }
-  extractGroundTruth(text: string): string | null {
-    return this.extractAnswer(text);
-  }
   /**
    * Image arguments: the pipeline passes `imageFile` in the context like every verifier; upstream named it
    * `image_path` here, and the TypeError scored every counting item the minimum (defect 2).

@@ -2,26 +2,18 @@
 import type { VerifierSettings } from "../config.ts";
 import { singleBox, thinkAnswerPart } from "../gate.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
 
-class GeneralVerifier implements Verifier {
+class GeneralVerifier extends ConfiguredVerifier {
   readonly type = "general";
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
-  constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
-  }
-  extractAnswer(text: string): string | null {
+  override extractAnswer(text: string): string | null {
     const regex = this.settings.answerExtractionRegex;
     if (!regex) return text;
     const m = regex.exec(text);
     if (!m) return null;
     return (m.groups?.answer ?? m[m.length - 1] ?? null)?.trim() ?? null;
   }
-  extractGroundTruth(text: string): string | null {
+  override extractGroundTruth(text: string): string | null {
     const part = thinkAnswerPart(text);
     if (part === null) return text.trim();
     return singleBox(part, false);

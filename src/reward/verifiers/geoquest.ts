@@ -4,7 +4,7 @@ import { JudgeUnavailableError } from "../errors.ts";
 import { afterThinkPart, singleBox, thinkAnswerPart } from "../gate.ts";
 import { visibleText } from "../grammar.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, rule, type VerifierDeps } from "./common.ts";
 
 /** The geoquest ground truth. */
 export interface GeoLocation extends Record<string, unknown> {
@@ -36,22 +36,15 @@ export function readGeoScore(reply: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
-class GeoquestVerifier implements Verifier {
+class GeoquestVerifier extends ConfiguredVerifier {
   readonly type = "geoquest";
-  readonly minReward = 0;
   /** A JSON ground truth is data, not model output: upstream's gate rejected it (defect 5, fixed). */
-  readonly gatesGroundTruth = false;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
-  constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
-  }
-  extractAnswer(text: string): string | null {
+  override readonly gatesGroundTruth = false;
+  override extractAnswer(text: string): string | null {
     const part = afterThinkPart(text) ?? text;
     return singleBox(part, this.settings.strictBoxedExtraction);
   }
-  extractGroundTruth(text: string): GeoLocation | null {
+  override extractGroundTruth(text: string): GeoLocation | null {
     const body = thinkAnswerPart(text) ?? text;
     const boxed = singleBox(body, false) ?? body;
     let obj: unknown;

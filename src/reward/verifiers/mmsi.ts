@@ -2,7 +2,7 @@
 import type { VerifierSettings } from "../config.ts";
 import { mathEquivalence, parseRealNumber } from "../math.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, extractAfterThinkBox, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, judgeOrZero, rule, type VerifierDeps } from "./common.ts";
 
 /** Removes `°` (and `^\circ`); a trailing `x%` becomes x/100. */
 export function normaliseMmsi(text: string): string {
@@ -19,22 +19,8 @@ export function mmsiNumbersMatch(a: number, g: number, tolerance: number): boole
   return diff / (Math.abs(g) + tolerance) < tolerance;
 }
 
-class MmsiVerifier implements Verifier {
+class MmsiVerifier extends ConfiguredVerifier {
   readonly type = "mmsi";
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
-  constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
-  }
-  extractAnswer(text: string): string | null {
-    return extractAfterThinkBox(text, this.settings.strictBoxedExtraction);
-  }
-  extractGroundTruth(text: string): string | null {
-    return this.extractAnswer(text);
-  }
   /** Takes the image through `context.imageFile` (upstream's `image_paths` name broke every call: defect 2). */
   judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict> {
     const a = normaliseMmsi(asText(answer));

@@ -2,7 +2,7 @@
 import type { VerifierSettings } from "../config.ts";
 import { editSimilarity } from "../text.ts";
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
-import { asText, extractAfterThinkBox, rule, type VerifierDeps } from "./common.ts";
+import { asText, ConfiguredVerifier, rule, type VerifierDeps } from "./common.ts";
 
 /** The OCR normalisation: optional lower-casing, trim, newlines to spaces, spaces removed. */
 export function normaliseOcr(text: string, ignoreCase: boolean): string {
@@ -10,22 +10,8 @@ export function normaliseOcr(text: string, ignoreCase: boolean): string {
   return s.trim().replace(/\n/g, " ").replace(/ /g, "");
 }
 
-class OcrVerifier implements Verifier {
+class OcrVerifier extends ConfiguredVerifier {
   readonly type = "ocr";
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  private readonly settings: VerifierSettings;
-  private readonly deps: VerifierDeps;
-  constructor(settings: VerifierSettings, deps: VerifierDeps) {
-    this.settings = settings;
-    this.deps = deps;
-  }
-  extractAnswer(text: string): string | null {
-    return extractAfterThinkBox(text, this.settings.strictBoxedExtraction);
-  }
-  extractGroundTruth(text: string): string | null {
-    return this.extractAnswer(text);
-  }
   judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict> {
     const s = this.settings;
     const a = normaliseOcr(asText(answer), s.ignoreCase);

@@ -8,6 +8,7 @@ import { mathEquivalence, normaliseLatex, parseRealNumber, relativelyClose } fro
 import type { Extracted, JudgeContext, Verdict, Verifier } from "../types.ts";
 import {
   asText,
+  ConfiguredVerifier,
   extractAfterThinkBox,
   extractThinkAnswerBox,
   judgeOrZero,
@@ -36,22 +37,14 @@ export function decideMath(
   return null;
 }
 
-class ScienceVerifier implements Verifier {
+class ScienceVerifier extends ConfiguredVerifier {
   readonly type: string;
-  readonly minReward = 0;
-  readonly gatesGroundTruth = true;
-  protected readonly settings: VerifierSettings;
-  protected readonly deps: VerifierDeps;
   constructor(settings: VerifierSettings, deps: VerifierDeps) {
+    super(settings, deps);
     this.type = settings.verifierType;
-    this.settings = settings;
-    this.deps = deps;
   }
-  extractAnswer(text: string): string | null {
+  override extractAnswer(text: string): string | null {
     return extractThinkAnswerBox(text, this.settings.strictBoxedExtraction);
-  }
-  extractGroundTruth(text: string): string | null {
-    return this.extractAnswer(text);
   }
   judge(answer: Extracted, gt: Extracted, context: JudgeContext): Verdict | Promise<Verdict> {
     const a = asText(answer);
