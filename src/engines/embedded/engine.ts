@@ -34,6 +34,12 @@ export interface EmbeddedEngineOptions {
   family?: FamilyId;
   /** The model name shown in `info.model` (default: the file name). */
   name?: string;
+  /**
+   * Requests decoded together (continuous batching, default 1). With 1, requests run one after another; with N,
+   * up to N run at once in one context whose KV cache they share (`contextSize` is the total), and further
+   * requests wait inside the engine.
+   */
+  slots?: number;
 }
 
 interface Pending {
@@ -53,6 +59,8 @@ export class EmbeddedEngine implements Engine {
   private queue: Promise<void> = Promise.resolve();
   private dead: Error | null = null;
   private active = 0;
+  /** Generations in flight (several at once when `session.slots` > 1), for `close` to wait on. */
+  private inFlight = new Set<Promise<unknown>>();
 
   /** Use `loadEmbeddedEngine`. */
   constructor(worker: Worker, info: EngineInfo, session: SessionInfo) {
@@ -127,12 +135,13 @@ export class EmbeddedEngine implements Engine {
       wake = null;
     };
     const id = this.nextId++;
-    const work = this.serial(() =>
+    const send = () =>
       this.call({ type: "generate", id, request, abort }, (text) => {
         events.push({ type: "text", text });
         notify();
-      }),
-    ).then(
+      });
+    // One slot: one request at a time. Several: the worker's scheduler batches them.
+    const work = (this.session.slots > 1 ? send() : this.serial(send)).then(
       (m) => {
         if (m.type === "done") events.push({ type: "done", result: m.result });
         finished = true;
@@ -144,6 +153,8 @@ export class EmbeddedEngine implements Engine {
         notify();
       },
     );
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
     try {
       for (;;) {
         while (events.length) {
@@ -169,7 +180,8 @@ export class EmbeddedEngine implements Engine {
 
   /** Counts the tokens of a text (special tokens parsed). */
   async countTokens(text: string): Promise<number> {
-    const m = await this.serial(() => this.call({ type: "count", id: this.nextId++, text }));
+    const count = () => this.call({ type: "count", id: this.nextId++, text });
+    const m = await (this.session.slots > 1 ? count() : this.serial(count));
     return m.type === "count" ? m.n : 0;
   }
 
@@ -177,6 +189,8 @@ export class EmbeddedEngine implements Engine {
   async close(): Promise<void> {
     if (this.dead) return;
     await this.serial(async () => {
+      // Several slots: wait for the running generations (one slot: the queue already did).
+      if (this.session.slots > 1) await Promise.allSettled([...this.inFlight]);
       if (this.dead) return;
       try {
         await this.call({ type: "close", id: this.nextId++ });
@@ -203,6 +217,7 @@ export async function loadEmbeddedEngine(options: EmbeddedEngineOptions): Promis
     batchSize: options.batchSize,
     device: options.device,
     family: options.family,
+    slots: options.slots,
   };
   const worker = new Worker(new URL("./worker.ts", import.meta.url), { workerData: init });
   const first = await new Promise<FromWorker>((resolve, reject) => {

@@ -34,6 +34,11 @@ export interface SessionOptions {
   family?: FamilyId;
   /** Supplies the vision encoder (default: `./vision/index.ts`'s `createVisionEncoder`, when present). */
   visionFactory?: VisionEncoderFactory;
+  /**
+   * Sequences decoded together (default 1). Above 1 the context gets `n_seq_max = slots` and one KV cache shared
+   * by all of them (`kv_unified`), driven by `BatchScheduler` (scheduler.ts).
+   */
+  slots?: number;
 }
 
 /** What a session says about itself. */
@@ -48,6 +53,8 @@ export interface SessionInfo {
   embeddingWidth: number;
   vocabSize: number;
   trainedContext: number;
+  /** Sequences the context can decode together (`n_seq_max`). */
+  slots: number;
 }
 
 /** One generation request as the session receives it. */
@@ -69,7 +76,7 @@ interface CacheItem {
 }
 
 /** A prepared prompt: spans in order, with a key per item for prefix matching. */
-type PromptSpan =
+export type PromptSpan =
   | { kind: "text"; tokens: number[] }
   | {
       kind: "grid";
@@ -83,7 +90,27 @@ type PromptSpan =
     };
 
 /** Decode steps slower than this get the in-graph abort check (see `abortHook`). */
-const SLOW_STEP_MS = 25;
+export const SLOW_STEP_MS = 25;
+
+/** What `LlamaSession.internals()` hands the multi-sequence scheduler. */
+export interface SessionInternals {
+  binding: LlamaBinding;
+  ctx: Ptr;
+  vocab: Ptr;
+  mem: Ptr;
+  nCtx: number;
+  nBatch: number;
+  nEmbd: number;
+  /** Ids of the special tokens the engine tracks (`<think>`, `</think>`, stop tokens…) by their text. */
+  specialIds: ReadonlyMap<string, number>;
+  /** The model's end tokens. */
+  stopIds: ReadonlySet<number>;
+  tokenize(text: string): number[];
+  pieceBytes(token: number): Uint8Array;
+  buildSpans(tokens: number[], media: PreparedMedia[]): PromptSpan[];
+  encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>): number;
+  buildSampler(o: GenerateOptions, promptTokens: number[]): Ptr;
+}
 
 const DEFAULTS = { temperature: 0.8, topP: 0.6, topK: 0, minP: 0, repetitionPenalty: 1, penaltyLastN: 64 };
 
@@ -205,7 +232,10 @@ export class LlamaSession {
     const contextSize = Math.floor(opts.contextSize ?? Math.min(facts.trainedContext, 8192));
     if (!(contextSize >= 16))
       throw new ModelLoadError(`context size ${opts.contextSize} is too small (minimum 16)`);
-    const batchSize = Math.max(1, Math.min(Math.floor(opts.batchSize ?? 512), contextSize));
+    const slots = Math.floor(opts.slots ?? 1);
+    if (!(slots >= 1 && slots <= 64)) throw new ModelLoadError(`slots must be 1…64 (got ${opts.slots})`);
+    // A decode step of every slot must fit one batch.
+    const batchSize = Math.max(slots, Math.min(Math.floor(opts.batchSize ?? 512), contextSize));
     const mp = api.llama_model_default_params() as Record<string, unknown>;
     mp.n_gpu_layers = opts.device === "cpu" || opts.device === undefined ? 0 : -1;
     const model = api.llama_model_load_from_file(opts.model, mp) as Ptr | null;
@@ -221,6 +251,9 @@ export class LlamaSession {
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.no_perf = true;
+    cp.n_seq_max = slots;
+    // One KV cache for every sequence: a long request may use the whole context while others are short.
+    cp.kv_unified = slots > 1;
     const ctx = api.llama_init_from_model(model, cp) as Ptr | null;
     if (!ctx) {
       api.llama_model_free(model);
@@ -266,8 +299,32 @@ export class LlamaSession {
       embeddingWidth: facts.embeddingWidth,
       vocabSize: facts.vocabSize,
       trainedContext: facts.trainedContext,
+      slots,
     };
     return new LlamaSession(b, facts, model, ctx, info, vision);
+  }
+
+  /**
+   * The handles and helpers the multi-sequence scheduler (scheduler.ts) drives the context with. Not for other
+   * callers: the scheduler and `generate`/`evaluate` must not be mixed on one session.
+   */
+  internals(): SessionInternals {
+    return {
+      binding: this.b,
+      ctx: this.ctx,
+      vocab: this.vocab,
+      mem: this.mem,
+      nCtx: this.nCtx,
+      nBatch: this.nBatch,
+      nEmbd: this.nEmbd,
+      specialIds: this.specialIds,
+      stopIds: this.stopIds,
+      tokenize: (text) => this.tokenize(text),
+      pieceBytes: (token) => this.pieceBytes(token),
+      buildSpans: (tokens, media) => this.buildSpans(tokens, media),
+      encodeSpan: (span) => this.encodeSpan(span),
+      buildSampler: (o, promptTokens) => this.buildSampler(o, promptTokens),
+    };
   }
 
   /** Tokenizes text with special tokens parsed (no BOS added: GLM prompts carry `[gMASK]<sop>`). */
