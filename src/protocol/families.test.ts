@@ -8,7 +8,9 @@ import {
   FAMILY_IDS,
   familyFromName,
   getFamily,
+  isFamilyId,
   resolveFamilyId,
+  thinkingCloseText,
   UnknownFamilyError,
 } from "./families.ts";
 
@@ -53,6 +55,14 @@ describe("registry (spec §1, §2)", () => {
     assert.equal(FAMILIES["glm-4.6v"].specialTokens.toolCallOpen, "<tool_call>");
     assert.deepEqual(FAMILIES["glm-4.1v-thinking"].knownIds.eos, [151329, 151336, 151338, 151348]);
     assert.deepEqual(FAMILIES["glm-ocr"].knownIds.eos, [59246, 59253]);
+  });
+  it("exact ids and the text that closes reasoning early (§5.3)", () => {
+    assert.equal(isFamilyId("glm-4.6v-flash"), true);
+    assert.equal(isFamilyId("GLM-4.6V"), false);
+    assert.equal(thinkingCloseText("glm-4.1v-thinking"), "</think><answer>");
+    for (const id of ["glm-4.5v", "glm-4.6v", "glm-4.6v-flash", "glm-ocr"] as const) {
+      assert.equal(thinkingCloseText(id), "</think>", id);
+    }
   });
   it("sampling defaults per §1.3", () => {
     assert.equal(FAMILIES["glm-4.1v-thinking"].sampling.topK, 1);

@@ -281,6 +281,20 @@ export class UnknownFamilyError extends Error {
   override name = "UnknownFamilyError";
 }
 
+/** Whether `s` is exactly a family id (no name matching: `resolveFamilyId` reads names such as "GLM-4.6V"). */
+export function isFamilyId(s: string): s is FamilyId {
+  return (FAMILY_IDS as readonly string[]).includes(s);
+}
+
+/**
+ * The text that closes reasoning early, e.g. when a thinking budget runs out (spec §5.3): `</think>`, followed by
+ * `<answer>` in families that wrap the answer (4.1V).
+ */
+export function thinkingCloseText(family: FamilyId): string {
+  const { answerTags, specialTokens: t } = FAMILIES[family];
+  return answerTags ? `${t.thinkClose}${t.answerOpen ?? ""}` : t.thinkClose;
+}
+
 /** The registry entry of a family. Throws UnknownFamilyError for an unknown id. */
 export function getFamily(id: FamilyId | string): FamilySpec {
   const resolved = resolveFamilyId(id);
@@ -318,7 +332,7 @@ export function familyFromName(name: string): FamilyId | null {
  */
 export function resolveFamilyId(name: string): FamilyId {
   const n = normaliseName(name.trim());
-  if ((FAMILY_IDS as readonly string[]).includes(n)) return n as FamilyId;
+  if (isFamilyId(n)) return n;
   const fromName = familyFromName(n) ?? familyFromName(`glm-${n.replace(/^glm-?/, "")}`);
   if (fromName) return fromName;
   throw new UnknownFamilyError(`unknown model family "${name}". Use one of: ${FAMILY_IDS.join(", ")}.`);

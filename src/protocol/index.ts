@@ -31,9 +31,11 @@ export {
   type FamilySpec,
   familyFromName,
   getFamily,
+  isFamilyId,
   resolveFamilyId,
   type SamplingDefaults,
   type SpecialTokens,
+  thinkingCloseText,
   UnknownFamilyError,
 } from "./families.ts";
 export { finishReasonOf, parseOutput } from "./parse.ts";
