@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import {
   dequantizeQ4_0,
   dequantizeQ8_0,
@@ -16,6 +16,7 @@ import { gv } from "./types.ts";
 import { encodeGguf, GgufWriteError, writeGguf } from "./writer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "glmv-gguf-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function ramp(n: number): Float32Array {
   const a = new Float32Array(n);
