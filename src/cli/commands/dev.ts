@@ -1,15 +1,16 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { isFamilyId } from "../../engines/embedded/family.ts";
+import { writeTinyMmproj } from "../../engines/embedded/vision/tinyMmproj.ts";
 import { type TinyQuant, writeTinyModel } from "../../engines/tiny/model.ts";
 import { ScriptError } from "../../engines/tiny/script.ts";
+import { isFamilyId } from "../../protocol/families.ts";
 import { type Command, UsageError } from "../command.ts";
 
 const HELP = `Usage: glmv dev tiny-model --out DIR [options]
 
 Writes a tiny GLM-V model for tests and benchmarks: DIR/model.gguf (arch glm4 with M-RoPE, a small real
 byte-level BPE vocabulary with every GLM special token, seeded random weights and a chat template written for
-glmv) and, when the vision encoder is available, DIR/mmproj.gguf (a matching glm4v projector).
+glmv) and DIR/mmproj.gguf (a matching glm4v projector).
 
 Options:
   --out DIR        folder to write into (created if missing)
@@ -27,30 +28,6 @@ Examples:
   glmv dev tiny-model --out /tmp/tiny --script "<think>Looking.</think>A cat."
   glmv dev tiny-model --out /tmp/bench --size bench --quant q8_0
 `;
-
-/** What `glmv dev tiny-model` calls to add an mmproj (from the vision module, when it is there). */
-type MmprojWriter = (
-  path: string,
-  options: {
-    textEmbeddingLength: number;
-    seed: number;
-    hiddenSize?: number;
-    blockCount?: number;
-    headCount?: number;
-    matrixType?: "F32" | "F16";
-  },
-) => unknown;
-
-async function findMmprojWriter(): Promise<MmprojWriter | null> {
-  try {
-    const mod = (await import("../../engines/embedded/vision/index.ts")) as {
-      writeTinyMmproj?: MmprojWriter;
-    };
-    return mod.writeTinyMmproj ?? null;
-  } catch {
-    return null;
-  }
-}
 
 async function tinyModel(argv: string[], io: Parameters<Command["run"]>[1]): Promise<number> {
   const { values } = parseArgs({
@@ -97,17 +74,14 @@ async function tinyModel(argv: string[], io: Parameters<Command["run"]>[1]): Pro
       `vocab ${d.shape.vocab}${values.script !== undefined ? `, scripted: ${d.scriptTokens.length} tokens` : ""})\n`,
   );
   if (!values["no-mmproj"]) {
-    const writer = await findMmprojWriter();
-    if (writer) {
-      const path = join(values.out, "mmproj.gguf");
-      const bench = size === "bench";
-      await writer(path, {
-        textEmbeddingLength: d.shape.embd,
-        seed,
-        ...(bench ? { hiddenSize: 1536, blockCount: 4, headCount: 12, matrixType: "F16" as const } : {}),
-      });
-      io.stdout.write(`wrote ${path}\n`);
-    }
+    const path = join(values.out, "mmproj.gguf");
+    const bench = size === "bench";
+    writeTinyMmproj(path, {
+      textEmbeddingLength: d.shape.embd,
+      seed,
+      ...(bench ? { hiddenSize: 1536, blockCount: 4, headCount: 12, matrixType: "F16" as const } : {}),
+    });
+    io.stdout.write(`wrote ${path}\n`);
   }
   return 0;
 }

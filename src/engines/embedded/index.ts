@@ -24,13 +24,6 @@ export {
   ModelLoadError,
   PromptTooLongError,
 } from "./errors.ts";
-export {
-  detectFamily,
-  isFamilyId,
-  STOP_TOKEN_TEXTS,
-  thinkingCloseText,
-  videoTimestampText,
-} from "./family.ts";
 export { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
 export {
   type EvalSpan,

@@ -12,10 +12,10 @@
  * Runs on the engine's worker thread, synchronously; the worker calls `step()` while `busy`, yielding to its event
  * loop between steps so new requests and aborts arrive.
  */
+import { thinkingCloseText } from "../../protocol/families.ts";
 import type { FinishReason, GenerateResult } from "../types.ts";
 import { native, type Ptr } from "./binding.ts";
 import { DecodeError, EngineClosedError, PromptTooLongError } from "./errors.ts";
-import { thinkingCloseText } from "./family.ts";
 import { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
 import {
   type PromptSpan,

@@ -7,11 +7,10 @@
  */
 import { availableParallelism } from "node:os";
 import type { FramePair, PreparedImage, PreparedMedia } from "../../media/types.ts";
-import type { FamilyId } from "../../protocol/families.ts";
+import { FAMILIES, type FamilyId, thinkingCloseText } from "../../protocol/families.ts";
 import type { FinishReason, GenerateOptions, GenerateResult } from "../types.ts";
 import { type LlamaBinding, loadLlama, native, type Ptr } from "./binding.ts";
 import { DecodeError, MediaInputError, ModelLoadError, PromptTooLongError } from "./errors.ts";
-import { STOP_TOKEN_TEXTS, thinkingCloseText, videoTimestampText } from "./family.ts";
 import { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
 import { type TextModelFacts, validateMmproj, validateTextModel } from "./validate.ts";
 import type { VisionEmbeddings, VisionEncoder, VisionEncoderFactory } from "./vision-hook.ts";
@@ -197,11 +196,12 @@ export class LlamaSession {
     new Int32Array(native.view(this.bNSeq, cap * 4)).fill(1);
     new Int32Array(native.view(this.bSeqZero, 4))[0] = 0;
     new BigUint64Array(native.view(this.bSeqIds, cap * 8)).fill(this.bSeqZero);
-    for (const s of [...STOP_TOKEN_TEXTS, "<think>", "</think>", "<|image|>", "<|video|>"]) {
+    const stopTexts = FAMILIES[info.family].stopTokens;
+    for (const s of [...stopTexts, "<think>", "</think>", "<|image|>", "<|video|>"]) {
       const id = this.singleToken(s);
       if (id !== null) this.specialIds.set(s, id);
     }
-    for (const s of STOP_TOKEN_TEXTS) {
+    for (const s of stopTexts) {
       const id = this.specialIds.get(s);
       if (id !== undefined) this.stopIds.add(id);
     }
@@ -460,7 +460,9 @@ export class LlamaSession {
           flush();
           const key = `vid:${mediaKey(pair.frames[0])}:${mediaKey(pair.frames[1])}:${k}`;
           spans.push({ kind: "grid", ...g, input: pair, key });
-          text.push(end, ...this.tokenize(videoTimestampText(this.info.family, pair.timestamp)));
+          const s = pair.timestamp;
+          const integer = FAMILIES[this.info.family].videoTimestamp === "integer-seconds";
+          text.push(end, ...this.tokenize(integer ? String(Math.trunc(s)) : `${s.toFixed(1)} seconds`));
         });
       } else {
         text.push(tok);

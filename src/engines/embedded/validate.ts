@@ -4,9 +4,8 @@
  */
 import { basename } from "node:path";
 import { type GgufFile, GgufFormatError, metaNumber, metaString, readGguf } from "../../gguf/index.ts";
-import type { FamilyId } from "../../protocol/families.ts";
+import { detectFamily, type FamilyId, isFamilyId, UnknownFamilyError } from "../../protocol/families.ts";
 import { InvalidModelError } from "./errors.ts";
-import { detectFamily } from "./family.ts";
 
 /** Facts about a validated text model. */
 export interface TextModelFacts {
@@ -103,8 +102,29 @@ export function validateTextModel(path: string): TextModelFacts {
     layers,
     multimodalRope: (sec[0] ?? 0) > 0 && (sec[1] ?? 0) > 0,
     chatTemplate: template,
-    family: detectFamily({ get: (k: string) => file.metadata.get(k)?.value }, basename(path)),
+    family: familyOf(file, basename(path)),
   };
+}
+
+/**
+ * The family of a text model: glmv's own `glmv.family` key, else the protocol's detection from the GGUF names,
+ * file name, architecture and context length. Where that cannot decide, a 4.1V-style template (`<answer>`, no
+ * tools) means 4.1V, `glm4moe` 4.5V, anything else 4.6V-Flash: a GGUF llama.cpp can load still opens.
+ */
+function familyOf(file: GgufFile, fileName: string): FamilyId {
+  const gguf = Object.fromEntries([...file.metadata].map(([key, v]) => [key, v.value]));
+  const own = gguf["glmv.family"];
+  try {
+    const override = typeof own === "string" && isFamilyId(own) ? own : undefined;
+    return detectFamily({ override, gguf, name: fileName }).family;
+  } catch (e) {
+    if (!(e instanceof UnknownFamilyError)) throw e;
+  }
+  const template = gguf["tokenizer.chat_template"];
+  if (typeof template === "string" && template.includes("<answer>") && !template.includes("tool_call")) {
+    return "glm-4.1v-thinking";
+  }
+  return gguf["general.architecture"] === "glm4moe" ? "glm-4.5v" : "glm-4.6v-flash";
 }
 
 /** Checks that an mmproj GGUF is a GLM-V vision projector whose output width equals the text model's. */
