@@ -86,5 +86,10 @@ export async function openModel(
     device,
     name: ref,
   });
-  return createEmbeddedBackend({ engine, prepareMedia, modelId: servedName(ref) });
+  return createEmbeddedBackend({
+    engine,
+    prepareMedia,
+    modelId: servedName(ref),
+    onMediaNote: (note) => stderr.write(`note: ${note}\n`),
+  });
 }

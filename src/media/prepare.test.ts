@@ -151,6 +151,25 @@ describe("prepareMedia", () => {
       (e: unknown) => e instanceof MediaError && e.code === "unsupported-type",
     );
   });
+  it("hands a document's note (pages left out) to onNote", async () => {
+    const notes: string[] = [];
+    const pages = await prepareMediaParts(join(dir, "doc.pdf"), {
+      kind: "image",
+      policy: cliPolicy(),
+      budget: { dpi: 36, maxPages: 1 },
+      onNote: (note) => notes.push(note),
+    });
+    assert.equal(pages.length, 1);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0], /Pages 2 of .*doc\.pdf were left out/);
+    const quiet: string[] = [];
+    await prepareMediaParts(join(dir, "doc.pdf"), {
+      policy: cliPolicy(),
+      budget: { dpi: 36 },
+      onNote: (n) => quiet.push(n),
+    });
+    assert.deepEqual(quiet, []);
+  });
   it("stops when the caller aborts", async () => {
     const controller = new AbortController();
     controller.abort(new Error("client went away"));

@@ -54,6 +54,11 @@ export interface PrepareOptions {
   documentTimeoutMs?: number;
   /** Aborting stops fetches, ffmpeg, LibreOffice and page rendering; the call rejects with the reason. */
   signal?: AbortSignal;
+  /**
+   * Receives the media's human note (pages of a document left out or downscaled, a video without frame-rate
+   * metadata), for the caller to show as a warning.
+   */
+  onNote?: (note: string) => void;
 }
 
 /** What {@link prepareMedia} returns. */
@@ -80,6 +85,12 @@ export async function prepareLoadedSource(
   loaded: LoadedSource,
   options: PrepareOptions = {},
 ): Promise<MediaResult> {
+  const media = await decodeLoadedSource(loaded, options);
+  if ((media.kind === "document" || media.kind === "video") && media.note) options.onNote?.(media.note);
+  return media;
+}
+
+async function decodeLoadedSource(loaded: LoadedSource, options: PrepareOptions): Promise<MediaResult> {
   const policy = options.policy ?? serverPolicy();
   const family = options.family ?? "glm-4.6v";
   const budget = options.budget ?? {};

@@ -33,6 +33,8 @@ export interface PreparedVideo {
   duration: number;
   originalWidth: number;
   originalHeight: number;
+  /** A human note when the video lacked frame-rate metadata and 24 fps was assumed; undefined otherwise. */
+  note?: string;
 }
 
 /** What an engine receives for one media part, in prompt order. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { detectType } from "./detect.ts";
@@ -156,6 +156,25 @@ describe("prepareVideo", () => {
     const frames = await extractFrames(many, plan);
     assert.equal(frames.length, 640);
     assert.equal(info.totalFrames, 700);
+  });
+
+  it("assumes 24 fps when the container has no frame rate, and says so in a note (spec §7)", async () => {
+    const fakeProbe = join(dir, "ffprobe-without-rate.sh");
+    const probe = {
+      streams: [{ codec_type: "video", codec_name: "h264", width: 128, height: 96, nb_frames: "30" }],
+      format: { duration: "3.0" },
+    };
+    await writeFile(fakeProbe, `#!/bin/sh\necho '${JSON.stringify(probe)}'\n`);
+    await chmod(fakeProbe, 0o755);
+    const video = await prepareVideo(ramp, {
+      family: "glm-4.1v-thinking",
+      ffprobePath: fakeProbe,
+      input: "clip",
+    });
+    assert.match(String(video.note), /^clip has no frame-rate metadata: 24 fps was assumed/);
+    assert.equal(video.pairs[1].timestamp, 1); // frame 24 at the assumed 24 fps
+    const measured = await prepareVideo(ramp, { family: "glm-4.1v-thinking" });
+    assert.equal(measured.note, undefined);
   });
 
   it("builds a select expression with escaped commas", () => {

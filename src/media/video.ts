@@ -12,7 +12,7 @@ import { DEFAULT_MAX_INPUT_PIXELS } from "./image.ts";
 import { type GridSize, gridTokens, type PixelBudget, smartResize, VIDEO_BUDGETS } from "./smart-resize.ts";
 import { FFMPEG, FFPROBE, lastLine, runTool } from "./tools.ts";
 import type { FramePair, PreparedImage, PreparedVideo } from "./types.ts";
-import { sampleFrameIndices, type VideoTiming } from "./video-sampling.ts";
+import { ASSUMED_FPS, sampleFrameIndices, type VideoTiming } from "./video-sampling.ts";
 
 /** What ffprobe says about the first real video stream. */
 export interface VideoInfo extends VideoTiming {
@@ -192,7 +192,7 @@ export function planVideo(
   }
   const budget = options.budget ?? VIDEO_BUDGETS[family];
   const size = smartResize(info.height, info.width, { ...budget, numFrames: indices.length }, options.input);
-  const fps = info.fps || 24;
+  const fps = info.fps || ASSUMED_FPS;
   const pairTimestamps: number[] = [];
   for (let k = 0; k < indices.length; k += 2) pairTimestamps.push(indices[k] / fps);
   return { indices, size, pairTimestamps, tokens: pairTimestamps.length * gridTokens(size) };
@@ -311,7 +311,12 @@ export async function prepareVideo(
   }
   const plan = planVideo(info, options);
   const frames = await extractFrames(source, plan, options);
-  return assemblePairs(info, plan, frames);
+  const video = assemblePairs(info, plan, frames);
+  // Spec §7: without frame-rate metadata 24 fps is assumed, with a warning (sampling and timestamps use it).
+  if (!info.fps) {
+    video.note = `${options.input ?? source} has no frame-rate metadata: ${ASSUMED_FPS} fps was assumed for its frame sampling and timestamps.`;
+  }
+  return video;
 }
 
 /** Builds pairs from decoded frames; when the stream had fewer frames than estimated, the plan is cut short. */
@@ -323,7 +328,7 @@ export function assemblePairs(info: VideoInfo, plan: VideoPlan, frames: Uint8Arr
   });
   const available = plan.indices.filter((i) => byIndex.has(i));
   if (available.length % 2 === 1) available.push(available[available.length - 1]);
-  const fps = info.fps || 24;
+  const fps = info.fps || ASSUMED_FPS;
   const image = (index: number): PreparedImage => ({
     kind: "image",
     width: plan.size.width,

@@ -19,11 +19,12 @@ export interface MediaReference {
 
 /**
  * Turns one media part into model-ready media. A document gives one image per page; images and videos give one
- * entry. The runtime passes the model family so the right pixel budget applies.
+ * entry. The runtime passes the model family so the right pixel budget applies, and `onNote` for the media's
+ * warnings (document pages left out or downscaled, a video's assumed frame rate).
  */
 export type MediaPreparer = (
   reference: MediaReference,
-  context: { family: FamilyId; signal?: AbortSignal },
+  context: { family: FamilyId; signal?: AbortSignal; onNote?: (note: string) => void },
 ) => Promise<PreparedMedia[]>;
 
 /** A request the runtime cannot serve as given (bad media mix, marker mismatch); the message says the fix. */
@@ -38,6 +39,8 @@ export interface EmbeddedBackendOptions {
   prepareMedia?: MediaPreparer;
   /** The id clients use for this model (default: the engine's model name). */
   modelId?: string;
+  /** Receives the media pipeline's warnings (the CLI prints them on stderr). */
+  onMediaNote?: (note: string) => void;
 }
 
 /** Wraps a loaded engine as a `ChatBackend`: the one pipeline every front end uses. */
@@ -53,7 +56,8 @@ export function createEmbeddedBackend(options: EmbeddedBackendOptions): ChatBack
   return {
     name: "embedded",
     models: () => [card],
-    chat: (request, signal) => runChat(engine, familyId, options.prepareMedia, request, signal),
+    chat: (request, signal) =>
+      runChat(engine, familyId, options.prepareMedia, request, signal, options.onMediaNote),
     close: () => engine.close(),
   };
 }
@@ -64,6 +68,7 @@ async function* runChat(
   prepareMedia: MediaPreparer | undefined,
   request: ChatRequest,
   signal: AbortSignal | undefined,
+  onMediaNote: ((note: string) => void) | undefined,
 ): AsyncGenerator<ChatEvent> {
   const family = getFamily(familyId);
   const { messages, media, imageSizes } = await resolveMedia(
@@ -71,6 +76,7 @@ async function* runChat(
     familyId,
     prepareMedia,
     signal,
+    onMediaNote,
   );
   if (media.length > 0 && !engine.info.vision) {
     throw new ChatRequestError(
@@ -162,6 +168,7 @@ async function resolveMedia(
   family: FamilyId,
   prepareMedia: MediaPreparer | undefined,
   signal: AbortSignal | undefined,
+  onNote: ((note: string) => void) | undefined,
 ): Promise<{ messages: ChatMessage[]; media: PreparedMedia[]; imageSizes: ImageSize[] }> {
   const media: PreparedMedia[] = [];
   const imageSizes: ImageSize[] = [];
@@ -179,7 +186,7 @@ async function resolveMedia(
         continue;
       }
       if (!prepareMedia) throw new ChatRequestError("this backend was created without a media pipeline");
-      const prepared = await prepareMedia(reference, { family, signal });
+      const prepared = await prepareMedia(reference, { family, signal, onNote });
       for (const item of prepared) {
         media.push(item);
         parts.push(item.kind === "image" ? { type: "image" } : { type: "video" });

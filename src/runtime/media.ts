@@ -10,6 +10,7 @@ export function policyMediaPreparer(policy: MediaPolicy): MediaPreparer {
       policy,
       signal: context.signal,
       kind: reference.kind,
+      onNote: context.onNote,
     });
 }
 
