@@ -13,7 +13,7 @@ import {
   ModelRefError,
   OfflineError,
 } from "./errors.ts";
-import { fetchRepoListing, type RepoListing, resolveUrl } from "./hub.ts";
+import { fetchRepoListing, resolveUrl } from "./hub.ts";
 import {
   cachedFilePath,
   type ManifestFile,
@@ -28,7 +28,6 @@ import { type DownloadProgress, formatBytes } from "./progress.ts";
 import { canonicalRef, type ModelRef, parseModelRef, wantedQuant } from "./refs.ts";
 import {
   DEFAULT_QUANT_ORDER,
-  type FileSelection,
   isMmproj,
   mmprojBeside,
   quantLabel,
@@ -204,14 +203,7 @@ export async function pullModel(ref: string, options: ResolveOptions = {}): Prom
     throw offlineError(ref);
   }
 
-  const listing = await fetchRepoListing(parsed.repo, parsed.revision, {
-    endpoint: ctx.endpoint,
-    token: ctx.token,
-    fetch: options.fetch,
-    signal: options.signal,
-  });
-  const selection = selectFiles(listing.files, wantedQuant(parsed), listing.repo, formatBytes);
-  const plan = await makePlan(ctx.home, parsed, listing, selection);
+  const plan = await makePlan(ctx, parsed, options);
   await options.onPlan?.(plan);
   await checkFreeSpace(ctx.home, plan.downloadBytes);
 
@@ -230,13 +222,13 @@ export async function pullModel(ref: string, options: ResolveOptions = {}): Prom
       });
     const result = await downloadFile(
       {
-        url: resolveUrl(ctx.endpoint, listing.repo, listing.commit, file.path),
-        dest: cachedFilePath(ctx.home, listing.repo, file),
+        url: resolveUrl(ctx.endpoint, plan.repo, plan.commit, file.path),
+        dest: cachedFilePath(ctx.home, plan.repo, file),
         size: file.size,
         sha256: file.sha256,
         context: {
           endpoint: ctx.endpoint,
-          repo: listing.repo,
+          repo: plan.repo,
           file: file.path,
           tokenGiven: Boolean(ctx.token),
         },
@@ -293,6 +285,15 @@ export async function planPull(ref: string, options: StoreOptions = {}): Promise
   const parsed = parse(ref, ctx);
   if (parsed.kind === "local") throw new ModelRefError(`${ref} is a local path: there is nothing to pull.`);
   if (ctx.offline) throw offlineError(ref);
+  return makePlan(ctx, parsed, options);
+}
+
+/** Lists the repository on the hub, picks the files of the wanted quantisation and checks which are cached. */
+async function makePlan(
+  ctx: Context,
+  parsed: ModelRef & { kind: "repo" },
+  options: StoreOptions,
+): Promise<PullPlan> {
   const listing = await fetchRepoListing(parsed.repo, parsed.revision, {
     endpoint: ctx.endpoint,
     token: ctx.token,
@@ -300,15 +301,7 @@ export async function planPull(ref: string, options: StoreOptions = {}): Promise
     signal: options.signal,
   });
   const selection = selectFiles(listing.files, wantedQuant(parsed), listing.repo, formatBytes);
-  return makePlan(ctx.home, parsed, listing, selection);
-}
-
-async function makePlan(
-  home: string,
-  parsed: ModelRef & { kind: "repo" },
-  listing: RepoListing,
-  selection: FileSelection,
-): Promise<PullPlan> {
+  const home = ctx.home;
   const alias = parsed.alias ?? aliasForRepo(listing.repo);
   const family = alias?.family ?? guessFamily(listing.repo) ?? guessFamily(selection.modelFiles[0].path);
   const wanted: { role: "model" | "mmproj"; file: RepoFile }[] = [
