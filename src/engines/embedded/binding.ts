@@ -203,8 +203,11 @@ function bind(dir: string) {
     llama_sampler_init_top_k: L("void* llama_sampler_init_top_k(int32 k)"),
     llama_sampler_init_top_p: L("void* llama_sampler_init_top_p(float p, size_t min_keep)"),
     llama_sampler_init_min_p: L("void* llama_sampler_init_min_p(float p, size_t min_keep)"),
+    // This build takes an extra leading int32 (the vocabulary size is passed): its machine code sizes the
+    // penalty ring buffer from the SECOND integer argument. With the 4-argument header form that register held
+    // garbage, so each chain allocated and zeroed gigabytes (seconds per request at repetition_penalty ≠ 1).
     llama_sampler_init_penalties: L(
-      "void* llama_sampler_init_penalties(int32 last_n, float repeat, float freq, float present)",
+      "void* llama_sampler_init_penalties(int32 n_vocab, int32 last_n, float repeat, float freq, float present)",
     ),
     llama_sampler_sample: L("int32 llama_sampler_sample(void* smpl, void* ctx, int32 idx)"),
     llama_sampler_accept: L("void llama_sampler_accept(void* smpl, int32 token)"),

@@ -872,7 +872,7 @@ export class LlamaSession {
     const temperature = o.temperature ?? DEFAULTS.temperature;
     const rp = o.repetitionPenalty ?? DEFAULTS.repetitionPenalty;
     if (rp !== 1) {
-      add(api.llama_sampler_init_penalties(DEFAULTS.penaltyLastN, rp, 0, 0));
+      add(api.llama_sampler_init_penalties(this.info.vocabSize, DEFAULTS.penaltyLastN, rp, 0, 0));
       // Penalties look at the recent context: feed the prompt's tail.
       for (const t of promptTokens.slice(-DEFAULTS.penaltyLastN)) api.llama_sampler_accept(chain, t);
     }
