@@ -9,7 +9,14 @@ import { type GgmlTypeName, type GgufTensorSpec, type GgufValue, gv, writeGguf }
 import type { FamilyId } from "../../protocol/families.ts";
 import { splitScript } from "./script.ts";
 import { TINY_TEMPLATE_41V, TINY_TEMPLATE_46V } from "./templates.ts";
-import { addTextToken, addUserToken, buildBaseVocab, padVocab, TokenType, type TinyVocab } from "./tokenizer.ts";
+import {
+  addTextToken,
+  addUserToken,
+  buildBaseVocab,
+  padVocab,
+  type TinyVocab,
+  TokenType,
+} from "./tokenizer.ts";
 
 /**
  * User-defined tokens of scripted models: the generation prompts of our templates end in one of these, so a
