@@ -64,6 +64,8 @@ export async function openModel(
   stderr: NodeJS.WritableStream & { isTTY?: boolean },
   /** The server passes a preparer bound to its media policy; the CLI default trusts the user. */
   prepareMedia: MediaPreparer = prepareMediaForRuntime,
+  /** Requests the engine decodes together (`glmv serve --slots`; default 1). */
+  slots = 1,
 ): Promise<ChatBackend> {
   const device = values.device;
   if (device !== undefined && device !== "cpu" && device !== "gpu" && device !== "auto") {
@@ -85,6 +87,7 @@ export async function openModel(
     contextSize: intOption(values.ctx, "--ctx", 16),
     device,
     name: ref,
+    slots,
   });
   return createEmbeddedBackend({
     engine,

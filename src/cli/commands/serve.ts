@@ -30,7 +30,8 @@ Server options:
   --api-keys-file FILE    Keys, one per line (# comments allowed).
   --cors-origin ORIGIN    Allow browser calls from ORIGIN ("*" for any); repeatable. CORS is off otherwise.
   --body-limit MB         Largest request body (default 64).
-  --slots N               Generations at once (default 1 embedded, 64 upstream).
+  --slots N               Generations at once (default 1 embedded, 64 upstream). The embedded engine
+                          decodes them together in one batch; they share its --ctx tokens of KV cache.
   --queue N               Requests waiting for a slot before 429 (default 64).
   --drain-timeout S       On SIGTERM, seconds to let running streams finish (default 30).
   --allowed-media-path DIR
@@ -165,7 +166,8 @@ export function parseServeArgs(
     const policy = serverPolicy({ localFiles: allowedMediaPath ? [allowedMediaPath] : [] });
     backend = {
       kind: "embedded",
-      open: () => openModel(modelValues, process.stderr, serverMediaPreparer(policy)),
+      // The engine decodes as many requests together as the server lets run (continuous batching).
+      open: () => openModel(modelValues, process.stderr, serverMediaPreparer(policy), server.slots),
     };
   }
   return { host, port, server, backend, log };
