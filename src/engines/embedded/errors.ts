@@ -30,6 +30,13 @@ export class EngineClosedError extends EngineError {
   override name = "EngineClosedError";
 }
 
+/** The engine's child process died (isolation "process"); it restarts, so a retry can succeed. HTTP 503. */
+export class EngineCrashedError extends EngineError {
+  override name = "EngineCrashedError";
+  /** The HTTP status a server answers with. */
+  readonly status = 503;
+}
+
 /** llama_decode failed. */
 export class DecodeError extends EngineError {
   override name = "DecodeError";
@@ -42,6 +49,7 @@ const KINDS: Record<string, new (message: string) => Error> = {
   PromptTooLongError,
   MediaInputError,
   EngineClosedError,
+  EngineCrashedError,
   DecodeError,
 };
 

@@ -21,3 +21,14 @@ export type FromWorker =
   | { type: "count"; id: number; n: number }
   | { type: "error"; id: number; error: SerializedError }
   | { type: "closed"; id: number };
+
+/**
+ * Main → engine host process (isolation "process", host.ts): the worker's messages without shared memory. The
+ * host makes each request's abort flag; `aborted` says it was set before sending, `abort` sets it later.
+ */
+export type ToHost =
+  | { type: "init"; init: WorkerInit }
+  | { type: "generate"; id: number; request: SessionRequest; aborted: boolean }
+  | { type: "count"; id: number; text: string }
+  | { type: "close"; id: number }
+  | { type: "abort"; id: number };
