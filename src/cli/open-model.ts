@@ -1,5 +1,5 @@
 import { basename } from "node:path";
-import { loadEmbeddedEngine } from "../engines/embedded/engine.ts";
+import { type EmbeddedEngineOptions, loadEmbeddedEngine } from "../engines/embedded/engine.ts";
 import { resolveFamilyId } from "../protocol/index.ts";
 import { createEmbeddedBackend, type MediaPreparer } from "../runtime/embedded.ts";
 import { prepareMediaForRuntime } from "../runtime/media.ts";
@@ -64,8 +64,11 @@ export async function openModel(
   stderr: NodeJS.WritableStream & { isTTY?: boolean },
   /** The server passes a preparer bound to its media policy; the CLI default trusts the user. */
   prepareMedia: MediaPreparer = prepareMediaForRuntime,
-  /** Requests the engine decodes together (`glmv serve --slots`; default 1). */
-  slots = 1,
+  /**
+   * Engine options of `glmv serve`: `slots`, requests decoded together (`--slots`, default 1); `isolation`,
+   * "process" to run llama.cpp in a child process that is restarted if it crashes (`--isolate-engine`).
+   */
+  engineOptions: Pick<EmbeddedEngineOptions, "slots" | "isolation"> = {},
 ): Promise<ChatBackend> {
   const device = values.device;
   if (device !== undefined && device !== "cpu" && device !== "gpu" && device !== "auto") {
@@ -87,7 +90,7 @@ export async function openModel(
     contextSize: intOption(values.ctx, "--ctx", 16),
     device,
     name: ref,
-    slots,
+    ...engineOptions,
   });
   return createEmbeddedBackend({
     engine,

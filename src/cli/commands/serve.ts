@@ -36,6 +36,8 @@ Server options:
   --drain-timeout S       On SIGTERM, seconds to let running streams finish (default 30).
   --allowed-media-path DIR
                           Folder whose files requests may name as file: URLs (none by default).
+  --isolate-engine        Embedded engine: run llama.cpp in a child process. If it crashes, requests in
+                          flight get 503 and the engine restarts; the server keeps running.
 
 Upstream options:
   --dialect D             vllm, sglang, zai or glmv (default: detected; Z.ai hosts are recognised).
@@ -81,6 +83,7 @@ export function parseServeArgs(
       queue: { type: "string" },
       "drain-timeout": { type: "string" },
       "allowed-media-path": { type: "string" },
+      "isolate-engine": { type: "boolean" },
       dialect: { type: "string" },
       "upstream-api-key": { type: "string" },
       "served-model-name": { type: "string", multiple: true },
@@ -167,7 +170,11 @@ export function parseServeArgs(
     backend = {
       kind: "embedded",
       // The engine decodes as many requests together as the server lets run (continuous batching).
-      open: () => openModel(modelValues, process.stderr, serverMediaPreparer(policy), server.slots),
+      open: () =>
+        openModel(modelValues, process.stderr, serverMediaPreparer(policy), {
+          slots: server.slots,
+          isolation: values["isolate-engine"] ? "process" : "thread",
+        }),
     };
   }
   return { host, port, server, backend, log };

@@ -106,3 +106,11 @@ test("after close the child is gone and requests fail with EngineClosedError", a
     EngineClosedError,
   );
 });
+
+test("the server answers an engine crash with 503 (retryable), not 500", async () => {
+  const { toApiError } = await import("../../server/errors.ts");
+  const api = toApiError(
+    new EngineCrashedError("the engine process died; it is restarting, retry the request"),
+  );
+  assert.equal(api.status, 503);
+});
