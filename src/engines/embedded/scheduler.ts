@@ -151,6 +151,7 @@ export class BatchScheduler {
 
   /** True while any request waits or runs (the worker keeps calling `step`). */
   get busy(): boolean {
+    if (this.closed) return false;
     return this.waiting.length > 0 || this.slots.some((s) => s.seq !== null);
   }
 
@@ -225,6 +226,7 @@ export class BatchScheduler {
 
   /** Runs one scheduling step: admissions, at most one `llama_decode`, sampling, retirements. */
   step(): void {
+    if (this.closed) return; // a step queued before `close` must not touch the freed context
     this.s.binding.installLog();
     // Aborted requests leave first (waiting ones never took a slot).
     this.waiting = this.waiting.filter((q) => {
