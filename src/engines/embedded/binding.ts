@@ -7,7 +7,7 @@
  * best CPU variant (and GPU backends where the package has them). Every pointer is a `bigint`; passing the wrong
  * handle crashes the process, so callers validate first. One binding per thread (koffi is per-isolate).
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import koffi from "koffi";
@@ -222,7 +222,7 @@ export type LlamaApi = ReturnType<typeof bind>;
 export interface LlamaBinding {
   api: LlamaApi;
   libDir: string;
-  /** Registered compute devices, e.g. "CPU (AMD EPYC …)". */
+  /** Registered compute devices; the CPU's description names the loaded variant, e.g. "zen4, AMD EPYC". */
   devices: { name: string; description: string; type: number }[];
   /** The last log lines of llama.cpp (for error messages). */
   recentLog(): string;
@@ -281,6 +281,14 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
       type: api.ggml_backend_dev_type(dev) as number,
     });
   }
+  // Which CPU variant the registry picked (Linux: from the process's mapped files), e.g. "zen4".
+  let cpuVariant = "";
+  try {
+    cpuVariant = /libggml-cpu-([\w-]+)\.so/.exec(readFileSync("/proc/self/maps", "utf8"))?.[1] ?? "";
+  } catch {
+    // not Linux
+  }
+  for (const d of devices) if (d.type === 0 && cpuVariant) d.description = `${cpuVariant}, ${d.description}`;
   if (devices.length === 0) {
     throw new LibraryLoadError(
       `no compute backend could be loaded from ${libDir} (no libggml-cpu-*.so fits this CPU?); reinstall with npm ci`,
