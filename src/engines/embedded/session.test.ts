@@ -119,3 +119,25 @@ test("repetition penalty lowers the prompt's tokens as llama.cpp's rule says, wi
     rnd.close();
   }
 });
+
+test("sampler chain: min_p 1 and a tiny top_p equal greedy; seeds are reproducible (random model)", async () => {
+  const { modelPath } = writeTinyModel(join(dir, "random-sampling"), { seed: 9 });
+  const s = await LlamaSession.open({ model: modelPath, contextSize: 128, threads: 1 });
+  try {
+    const prompt = "[gMASK]<sop><|user|>\nHello there<|assistant|>\n";
+    const gen = (o: object) => {
+      s.clearCache();
+      return s.generate({ prompt, media: [], options: { maxTokens: 12, ...o } }, null, () => {}).text;
+    };
+    const greedy = gen({ temperature: 0 });
+    assert.equal(gen({ temperature: 1, topP: 1, minP: 1, seed: 5 }), greedy);
+    assert.equal(gen({ temperature: 1, topP: 1e-6, seed: 9 }), greedy);
+    assert.equal(
+      gen({ temperature: 1.5, topP: 1, topK: 40, seed: 1 }),
+      gen({ temperature: 1.5, topP: 1, topK: 40, seed: 1 }),
+    );
+    assert.notEqual(gen({ temperature: 1.5, topP: 1, seed: 1 }), gen({ temperature: 1.5, topP: 1, seed: 2 }));
+  } finally {
+    s.close();
+  }
+});
