@@ -215,6 +215,40 @@ describe("abort", () => {
   });
 });
 
+describe("abort during prefill", () => {
+  test("llama.cpp's in-graph check ends a long prefill within 100 ms and keeps the finished batches", async () => {
+    const shape = { embd: 256, layers: 4, heads: 8, kvHeads: 2, headDim: 32, ffn: 512 };
+    const path = writeTinyModel(join(dir, "mid"), { shape }).modelPath;
+    const mid = await loadEmbeddedEngine({ model: path, contextSize: 4096, threads: 1 });
+    try {
+      const prompt = `[gMASK]<sop>${" the".repeat(2000)}`;
+      const ac = new AbortController();
+      let abortedAt = 0;
+      let result: GenerateResult | undefined;
+      const timer = setTimeout(() => {
+        abortedAt = performance.now();
+        ac.abort();
+      }, 60);
+      for await (const ev of mid.generate(
+        { prompt, media: [], options: { ...greedy, maxTokens: 1 } },
+        ac.signal,
+      )) {
+        if (ev.type === "done") result = ev.result;
+      }
+      clearTimeout(timer);
+      assert.equal(result?.finishReason, "abort");
+      const latency = performance.now() - abortedAt;
+      assert.ok(latency < 100, `abort took ${latency.toFixed(1)} ms`);
+      // The next request reuses the batches that were complete before the abort.
+      const { result: next } = await run(mid, prompt, { ...greedy, maxTokens: 1 });
+      assert.equal(next.finishReason, "length");
+      assert.equal((next.usage.cachedPromptTokens ?? 0) % 512, 0);
+    } finally {
+      await mid.close();
+    }
+  });
+});
+
 describe("context limit", () => {
   test("generation that fills the context ends with finish reason length", async () => {
     const path = writeTinyModel(join(dir, "loop-small"), { script: "tick tock", loop: true }).modelPath;
