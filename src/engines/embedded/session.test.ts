@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { readGguf, readTensorF32 } from "../../gguf/index.ts";
+import { gv, readGguf, readTensorF32, writeGguf } from "../../gguf/index.ts";
 import { writeTinyModel } from "../tiny/model.ts";
 import { LlamaSession } from "./session.ts";
 
@@ -137,6 +137,57 @@ test("sampler chain: min_p 1 and a tiny top_p equal greedy; seeds are reproducib
       gen({ temperature: 1.5, topP: 1, topK: 40, seed: 1 }),
     );
     assert.notEqual(gen({ temperature: 1.5, topP: 1, seed: 1 }), gen({ temperature: 1.5, topP: 1, seed: 2 }));
+  } finally {
+    s.close();
+  }
+});
+
+test("an abort during image encoding ends the request as aborted; the session stays usable", async () => {
+  const { modelPath } = writeTinyModel(join(dir, "scripted-vision"), { script: "A cat." });
+  const mmproj = join(dir, "fake-mmproj.gguf");
+  writeGguf(mmproj, { metadata: { "general.architecture": gv.str("clip") }, tensors: [] });
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  let encodes = 0;
+  const s = await LlamaSession.open({
+    model: modelPath,
+    mmproj,
+    contextSize: 128,
+    threads: 1,
+    visionFactory: ({ textEmbeddingWidth }) => ({
+      outputWidth: textEmbeddingWidth,
+      encode(input, options) {
+        encodes++;
+        Atomics.store(flag, 0, 1); // the user aborts while the encoder runs
+        if (options?.shouldAbort?.()) {
+          const e = new Error("aborted");
+          e.name = "VisionAbortedError";
+          throw e;
+        }
+        const img = "frames" in input ? input.frames[0] : input;
+        const gridH = img.height / 28;
+        const gridW = img.width / 28;
+        return { data: new Float32Array(gridH * gridW * textEmbeddingWidth), gridH, gridW };
+      },
+      close() {},
+    }),
+  });
+  try {
+    const image = {
+      kind: "image" as const,
+      width: 28,
+      height: 56,
+      data: new Uint8Array(28 * 56 * 3),
+      originalWidth: 28,
+      originalHeight: 56,
+    };
+    const prompt = "[gMASK]<sop><|user|>\n<|begin_of_image|><|image|><|end_of_image|>What?<|assistant|>\n";
+    const r = s.generate({ prompt, media: [image], options: { temperature: 0 } }, flag, () => {});
+    assert.equal(r.finishReason, "abort");
+    assert.equal(encodes, 1);
+    Atomics.store(flag, 0, 0);
+    const ok = s.generate({ prompt, media: [image], options: { temperature: 0 } }, null, () => {});
+    assert.equal(ok.text, "A cat.");
+    assert.equal(ok.usage.promptTokens, s.countTokens(prompt) - 1 + 2);
   } finally {
     s.close();
   }

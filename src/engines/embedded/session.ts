@@ -477,7 +477,7 @@ export class LlamaSession {
     const t0 = performance.now();
     if (!span.input || !this.vision)
       throw new MediaInputError("no media or no vision encoder for an image span");
-    const emb = this.vision.encode(span.input);
+    const emb = this.vision.encode(span.input, { shouldAbort: () => this.aborted() });
     if (emb.gridH !== span.gridH || emb.gridW !== span.gridW) {
       throw new MediaInputError(
         `the vision encoder returned a ${emb.gridH}×${emb.gridW} grid for a ${span.gridH}×${span.gridW} span`,
@@ -604,7 +604,12 @@ export class LlamaSession {
       const spanEnd = spanStart + len;
       if (s.kind === "grid" && i < spanEnd && !s.emb) {
         if (this.aborted()) return result(true, keep);
-        visionMs += this.encodeSpan(s);
+        try {
+          visionMs += this.encodeSpan(s);
+        } catch (e) {
+          if ((e as Error).name === "VisionAbortedError") return result(true, keep);
+          throw e;
+        }
       }
       while (i < spanEnd) {
         if (this.aborted()) return result(true, keep);

@@ -19,12 +19,21 @@ export interface VisionEmbeddings {
   gridW: number;
 }
 
+/** Options of one `encode` call. */
+export interface VisionEncodeOptions {
+  /**
+   * Asked between encoder stages; returning true makes `encode` throw an error named "VisionAbortedError". Must be
+   * synchronous (the engine reads its SharedArrayBuffer abort flag).
+   */
+  shouldAbort?: () => boolean;
+}
+
 /** A loaded vision encoder (mmproj). Used from one thread only. */
 export interface VisionEncoder {
   /** Embedding width of the output rows; must equal the text model's `embedding_length`. */
   readonly outputWidth: number;
   /** Encodes a still image (both temporal slices the same picture) or a video frame pair. */
-  encode(input: PreparedImage | FramePair): VisionEmbeddings;
+  encode(input: PreparedImage | FramePair, options?: VisionEncodeOptions): VisionEmbeddings;
   /** Frees every native resource. */
   close(): void;
 }
