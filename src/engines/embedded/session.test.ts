@@ -192,3 +192,23 @@ test("an abort during image encoding ends the request as aborted; the session st
     s.close();
   }
 });
+
+test("F16, Q8_0 and Q4_0 tiny models load and give logits close to the F32 model's", async () => {
+  const logits: Record<string, Float32Array> = {};
+  for (const quant of ["f32", "f16", "q8_0", "q4_0"] as const) {
+    const { modelPath } = writeTinyModel(join(dir, `quant-${quant}`), { quant, seed: 21 });
+    const s = await LlamaSession.open({ model: modelPath, contextSize: 64, threads: 1 });
+    try {
+      logits[quant] = s.nextTokenLogits({ prompt: "[gMASK]<sop><|user|>\nHello", media: [] });
+    } finally {
+      s.close();
+    }
+  }
+  const maxDiff = (a: Float32Array, b: Float32Array) =>
+    a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+  const scale = logits.f32.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  assert.ok(maxDiff(logits.f16, logits.f32) < 0.01 * scale, "f16"); // measured 0.16 %
+  assert.ok(maxDiff(logits.q8_0, logits.f32) < 0.05 * scale, "q8_0"); // measured 1.7 %
+  assert.ok(maxDiff(logits.q4_0, logits.f32) < 0.3 * scale, "q4_0"); // measured 15 %
+  assert.ok(maxDiff(logits.q4_0, logits.f32) > 0, "quantisation changes something");
+});
