@@ -31,6 +31,8 @@ export interface EmbeddedEngineOptions {
   batchSize?: number;
   /** "cpu" (default) or "gpu"/"auto" to offload to a GPU backend when the installed binaries have one. */
   device?: "cpu" | "gpu" | "auto";
+  /** "read" (default: one resident copy of the weights) or "mmap" (see SessionOptions.loadMode). */
+  loadMode?: "read" | "mmap";
   /** Overrides the family detected from the GGUF metadata / file name. */
   family?: FamilyId;
   /** The model name shown in `info.model` (default: the file name). */
@@ -300,6 +302,7 @@ export async function loadEmbeddedEngine(options: EmbeddedEngineOptions): Promis
     threads: options.threads,
     batchSize: options.batchSize,
     device: options.device,
+    loadMode: options.loadMode,
     family: options.family,
     slots: options.slots,
   };

@@ -212,3 +212,17 @@ test("F16, Q8_0 and Q4_0 tiny models load and give logits close to the F32 model
   assert.ok(maxDiff(logits.q4_0, logits.f32) < 0.3 * scale, "q4_0"); // measured 15 %
   assert.ok(maxDiff(logits.q4_0, logits.f32) > 0, "quantisation changes something");
 });
+
+test("read and mmap load modes give the same logits", async () => {
+  const { modelPath } = writeTinyModel(join(dir, "modes"), { quant: "q4_0", seed: 4 });
+  const out: Float32Array[] = [];
+  for (const loadMode of ["read", "mmap"] as const) {
+    const s = await LlamaSession.open({ model: modelPath, contextSize: 64, threads: 1, loadMode });
+    try {
+      out.push(s.nextTokenLogits({ prompt: "[gMASK]<sop><|user|>\nHi", media: [] }));
+    } finally {
+      s.close();
+    }
+  }
+  assert.deepEqual(out[0], out[1]);
+});

@@ -29,6 +29,12 @@ export interface SessionOptions {
   batchSize?: number;
   /** "cpu" keeps every layer on the CPU; "gpu"/"auto" offload to a GPU backend when one is loaded. */
   device?: "cpu" | "gpu" | "auto";
+  /**
+   * "read" (default) reads the weights into memory; "mmap" maps the file. The CPU backend repacks most weights
+   * for its kernels, so with "mmap" the mapped file and the repacked copy are both resident (twice the memory,
+   * same speed); "mmap" only pays off for weights that are not repacked (e.g. GPU offload).
+   */
+  loadMode?: "read" | "mmap";
   /** Overrides the detected family. */
   family?: FamilyId;
   /** Supplies the vision encoder (default: `./vision/index.ts`'s `createVisionEncoder`, when present). */
@@ -87,6 +93,10 @@ export type PromptSpan =
       /** Filled when the span has to be decoded (a span kept from the KV cache is never encoded again). */
       emb?: VisionEmbeddings;
     };
+
+/** `LLAMA_LOAD_MODE_NONE` (plain reads) and `LLAMA_LOAD_MODE_MMAP` of the bound llama.h. */
+const LOAD_MODE_NONE = 0;
+const LOAD_MODE_MMAP = 1;
 
 /** Decode steps slower than this get the in-graph abort check (see `abortHook`). */
 export const SLOW_STEP_MS = 25;
@@ -238,6 +248,7 @@ export class LlamaSession {
     const batchSize = Math.max(slots, Math.min(Math.floor(opts.batchSize ?? 512), contextSize));
     const mp = api.llama_model_default_params() as Record<string, unknown>;
     mp.n_gpu_layers = opts.device === "cpu" || opts.device === undefined ? 0 : -1;
+    mp.load_mode = opts.loadMode === "mmap" ? LOAD_MODE_MMAP : LOAD_MODE_NONE;
     const model = api.llama_model_load_from_file(opts.model, mp) as Ptr | null;
     if (!model) {
       throw new ModelLoadError(
