@@ -51,10 +51,15 @@ function textBatcher(id: number): { add(text: string): void; flush(): void } {
 const scheduler = session.info.slots > 1 ? new BatchScheduler(session.internals(), session.info) : null;
 let stepping = false;
 
+/** Longest run of scheduler steps before the worker takes new messages (aborts need none: shared flags). */
+const STEPS_MS = 4;
+
 function runSteps(): void {
   if (!scheduler) return;
+  const t0 = performance.now();
   try {
-    scheduler.step();
+    do scheduler.step();
+    while (scheduler.busy && performance.now() - t0 < STEPS_MS);
   } catch (e) {
     // A failure outside any one request (should not happen): end them all rather than spin.
     scheduler.close(e);
