@@ -3,12 +3,10 @@ import { describe, it } from "node:test";
 import {
   dedupeEven,
   linspaceInt,
-  pythonFixed1,
   sampleFrameIndices,
   sampleGlm41v,
   sampleGlm46v,
   samplingRuleOf,
-  videoTimestampText,
 } from "./video-sampling.ts";
 
 describe("GLM-4.1V sampling rule", () => {
@@ -98,20 +96,5 @@ describe("helpers", () => {
       [0, 0],
     );
     assert.deepEqual(sampleFrameIndices("glm-4.1v-thinking", { totalFrames: 0, fps: 25, duration: 0 }), []);
-  });
-  it("formats timestamps per family", () => {
-    assert.equal(videoTimestampText(2.9, "glm-4.1v-thinking"), "2");
-    assert.equal(videoTimestampText(2.9, "glm-4.5v"), "2");
-    assert.equal(videoTimestampText(2.96, "glm-4.6v"), "3.0 seconds");
-    assert.equal(videoTimestampText(0.5, "glm-4.6v-flash"), "0.5 seconds");
-  });
-  it("pythonFixed1 rounds exact ties to even like Python's format", () => {
-    assert.equal(pythonFixed1(0.25), "0.2");
-    assert.equal(pythonFixed1(0.75), "0.8");
-    assert.equal(pythonFixed1(1.125), "1.1");
-    assert.equal(pythonFixed1(2.25), "2.2");
-    assert.equal(pythonFixed1(-0.25), "-0.2");
-    assert.equal(pythonFixed1(0.35), "0.3"); // 0.35 is below the tie in binary: same as toFixed
-    assert.equal(pythonFixed1(12), "12.0");
   });
 });

@@ -135,22 +135,5 @@ export function sampleFrameIndices(
   return indices.length > 0 ? indices : [0, 0];
 }
 
-/** The prompt text after each pair: 4.1V/4.5V write whole seconds, 4.6V/Flash `"{s:.1f} seconds"` (spec §7). */
-export function videoTimestampText(seconds: number, family: FamilyId): string {
-  if (samplingRuleOf(family) === "glm-4.6v") return `${pythonFixed1(seconds)} seconds`;
-  return String(Math.trunc(seconds));
-}
-
-/**
- * Python's `format(x, ".1f")`. toFixed already rounds the exact binary value; the two differ only on exact ties,
- * which for one decimal are the values x = n/4 with n odd (…25 and …75): Python rounds those to even.
- */
-export function pythonFixed1(x: number): string {
-  const quarters = x * 4;
-  if (Number.isInteger(quarters) && quarters % 2 !== 0) {
-    const tenths = Math.floor(x * 10); // x*10 = k + 0.5 exactly
-    const even = tenths % 2 === 0 ? tenths : tenths + 1;
-    return (even / 10).toFixed(1);
-  }
-  return x.toFixed(1);
-}
+/** Timestamp text after each pair: one rule for the whole project, in the protocol core (spec §7). */
+export { pythonFixed1, videoTimestampText } from "../protocol/video.ts";

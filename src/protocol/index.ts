@@ -94,3 +94,4 @@ export type {
   ToolCallDelta,
   ToolDefinition,
 } from "./types.ts";
+export { pythonFixed1, videoTimestampText } from "./video.ts";

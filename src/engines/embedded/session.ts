@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os";
 import type { FramePair, PreparedImage, PreparedMedia } from "../../media/types.ts";
 import { FAMILIES, type FamilyId, thinkingCloseText } from "../../protocol/families.ts";
+import { videoTimestampText } from "../../protocol/video.ts";
 import type { FinishReason, GenerateOptions, GenerateResult } from "../types.ts";
 import { type LlamaBinding, loadLlama, native, type Ptr } from "./binding.ts";
 import { DecodeError, MediaInputError, ModelLoadError, PromptTooLongError } from "./errors.ts";
@@ -472,8 +473,7 @@ export class LlamaSession {
           const key = `vid:${mediaKey(pair.frames[0])}:${mediaKey(pair.frames[1])}:${k}`;
           spans.push({ kind: "grid", ...g, input: pair, key });
           const s = pair.timestamp;
-          const integer = FAMILIES[this.info.family].videoTimestamp === "integer-seconds";
-          text.push(end, ...this.tokenize(integer ? String(Math.trunc(s)) : `${s.toFixed(1)} seconds`));
+          text.push(end, ...this.tokenize(videoTimestampText(this.info.family, s)));
         });
       } else {
         text.push(tok);

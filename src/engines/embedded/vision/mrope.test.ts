@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { PreparedImage, PreparedVideo } from "../../../media/types.ts";
-import { imageRopePositions, pairTimestampText, videoLayout } from "./mrope.ts";
+import { videoTimestampText } from "../../../protocol/video.ts";
+import { imageRopePositions, videoLayout } from "./mrope.ts";
 
 test("image positions: t constant, rows on y, columns on x, next = p0 + max(h, w)", () => {
   const { positions, next } = imageRopePositions(10, 2, 3);
@@ -45,8 +46,8 @@ test("video layout: one image-like slot per pair, followed by the family's times
     { kind: "pair", index: 1 },
     { kind: "text", text: "<|end_of_image|>1" },
   ]);
-  assert.equal(pairTimestampText("glm-4.6v-flash", 1.5), "1.5 seconds");
-  assert.equal(pairTimestampText("glm-4.6v", 2), "2.0 seconds");
+  assert.equal(videoTimestampText("glm-4.6v-flash", 1.5), "1.5 seconds");
+  assert.equal(videoTimestampText("glm-4.6v", 2), "2.0 seconds");
 });
 
 test("image positions agree with the engine's ropeIndex + planarPositions", async () => {

@@ -1,3 +1,4 @@
+import { videoTimestampText } from "../../../protocol/video.ts";
 /**
  * Where the vision embeddings go in the LLM: GLM-V's 3-D rotary positions for an image (or one video frame pair)
  * and the expanded prompt layout of a video (GLM-V-architecture §1.5, GLM-V-spec §7, engine-notes §4.4).
@@ -33,15 +34,6 @@ export function imageRopePositions(p0: number, gridH: number, gridW: number): Im
 export type VideoSegment = { kind: "text"; text: string } | { kind: "pair"; index: number };
 
 /**
- * Timestamp text after each frame pair: GLM-4.1V (and 4.5V, same processor) writes `int(seconds)`, the
- * GLM-4.6V family `"{seconds:.1f} seconds"` (GLM-V-spec §7).
- */
-export function pairTimestampText(family: FamilyId, seconds: number): string {
-  if (family === "glm-4.1v-thinking" || family === "glm-4.5v") return String(Math.trunc(seconds));
-  return `${seconds.toFixed(1)} seconds`;
-}
-
-/**
  * The inside of `<|begin_of_video|>…<|end_of_video|>` after the processor's expansion: per pair,
  * `<|begin_of_image|>`, the pair's embeddings, `<|end_of_image|>`, then the timestamp of the pair's first frame.
  * Each pair is positioned exactly like an image (its own run with t offset 0), and the timestamp text advances the
@@ -52,7 +44,7 @@ export function videoLayout(video: PreparedVideo, family: FamilyId): VideoSegmen
   video.pairs.forEach((pair, index) => {
     out.push({ kind: "text", text: "<|begin_of_image|>" });
     out.push({ kind: "pair", index });
-    out.push({ kind: "text", text: `<|end_of_image|>${pairTimestampText(family, pair.timestamp)}` });
+    out.push({ kind: "text", text: `<|end_of_image|>${videoTimestampText(family, pair.timestamp)}` });
   });
   return out;
 }
