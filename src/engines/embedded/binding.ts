@@ -8,33 +8,20 @@
  * handle crashes the process, so callers validate first. One binding per thread (koffi is per-isolate).
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import koffi from "koffi";
+import {
+  type DeviceRequest,
+  type LibraryChoice,
+  LibraryLoadError,
+  locateLibraries,
+  rememberLibraries,
+} from "./libraries.ts";
+
+export { findLibraryDir, LibraryLoadError } from "./libraries.ts";
 
 /** An opaque native pointer (koffi 3 returns pointers as bigint). */
 export type Ptr = bigint;
-
-/** The llama.cpp libraries are missing or could not be loaded; the message says what to reinstall. */
-export class LibraryLoadError extends Error {
-  override name = "LibraryLoadError";
-}
-
-/** Finds the folder of the llama.cpp shared libraries (`GLMV_LLAMA_LIB_DIR` overrides). */
-export function findLibraryDir(): string {
-  const fromEnv = process.env.GLMV_LLAMA_LIB_DIR;
-  if (fromEnv) return fromEnv;
-  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
-  const req = createRequire(import.meta.url);
-  let root: string;
-  try {
-    // The package exports only its entry (dist/index.js); the binaries sit beside dist/.
-    root = dirname(dirname(req.resolve(pkg)));
-  } catch {
-    throw new LibraryLoadError(`cannot find ${pkg}; run \`npm ci\` (it is a dependency of glmv)`);
-  }
-  return join(root, "bins", `${process.platform}-${process.arch}`);
-}
 
 /** `llama_model_params` (80 bytes). */
 export const ModelParams = koffi.struct("glmv_llama_model_params", {
@@ -131,11 +118,13 @@ function bind(dir: string) {
   try {
     files = readdirSync(dir);
   } catch {
-    throw new LibraryLoadError(`the llama.cpp library folder ${dir} does not exist; run \`npm ci\``);
+    throw new LibraryLoadError(
+      `the llama.cpp library folder ${dir} does not exist; run \`npm ci\` (or fix GLMV_LLAMA_LIB_DIR)`,
+    );
   }
   const pick = (re: RegExp, what: string) => {
     const f = files.find((n) => re.test(n));
-    if (!f) throw new LibraryLoadError(`${what} not found in ${dir}; reinstall @node-llama-cpp (npm ci)`);
+    if (!f) throw new LibraryLoadError(`${what} not found in ${dir}; reinstall that @node-llama-cpp package`);
     return join(dir, f);
   };
   const base = koffi.load(pick(/^libggml-base\.(so|dylib)$|^ggml-base\.dll$/, "libggml-base"));
@@ -145,6 +134,7 @@ function bind(dir: string) {
   return {
     // registry and devices
     ggml_backend_load_all_from_path: ggml.func("void ggml_backend_load_all_from_path(const char* dir)"),
+    ggml_backend_load: ggml.func("void* ggml_backend_load(const char* path)"),
     ggml_backend_dev_count: ggml.func("size_t ggml_backend_dev_count()"),
     ggml_backend_dev_get: ggml.func("void* ggml_backend_dev_get(size_t i)"),
     ggml_backend_dev_name: base.func("const char* ggml_backend_dev_name(void* dev)"),
@@ -222,6 +212,10 @@ export type LlamaApi = ReturnType<typeof bind>;
 export interface LlamaBinding {
   api: LlamaApi;
   libDir: string;
+  /** The package the libraries came from, e.g. "@node-llama-cpp/linux-x64-cuda" (or "GLMV_LLAMA_LIB_DIR"). */
+  libSource: string;
+  /** Whether a registered device is not the CPU (a GPU backend found its device). */
+  hasGpu: boolean;
   /** Registered compute devices; the CPU's description names the loaded variant, e.g. "zen4, AMD EPYC". */
   devices: { name: string; description: string; type: number }[];
   /** The last log lines of llama.cpp (for error messages). */
@@ -242,12 +236,54 @@ let loaded: LlamaBinding | undefined;
 /** `GGML_LOG_LEVEL_*` values. */
 export const LogLevel = { none: 0, debug: 1, info: 2, warn: 3, error: 4, cont: 5 } as const;
 
+/** `GGML_BACKEND_DEVICE_TYPE_CPU`; every other type (GPU, integrated GPU, accelerator) counts as a GPU here. */
+export const DEVICE_TYPE_CPU = 0;
+
+/** True when one of the devices is not the CPU. */
+export function hasGpuDevice(devices: readonly { type: number }[]): boolean {
+  return devices.some((d) => d.type !== DEVICE_TYPE_CPU);
+}
+
+/** The error for `--device gpu` when the loaded libraries registered no GPU device. */
+export function noGpuDeviceError(
+  choice: LibraryChoice,
+  devices: readonly { name: string }[],
+): LibraryLoadError {
+  const found = devices.map((d) => d.name).join(", ") || "none";
+  const where = choice.gpuBackend
+    ? `the ${choice.gpuBackend} backend of ${choice.source} found no usable GPU`
+    : `the llama.cpp libraries from ${choice.source} (${choice.dir}) have no GPU backend`;
+  const fix = choice.gpuBackend
+    ? choice.gpuBackend === "CUDA"
+      ? "check that the NVIDIA driver is installed and `nvidia-smi` lists the GPU (in a container: run it with GPU access)"
+      : choice.gpuBackend === "Vulkan"
+        ? "check that a Vulkan driver is installed and `vulkaninfo` lists the GPU"
+        : "check that the GPU is visible to this process"
+    : "install a GPU build (run with --device gpu and no GLMV_LLAMA_LIB_DIR to see the install command)";
+  return new LibraryLoadError(
+    `--device gpu: ${where} (devices: ${found}); ${fix}. Run with GLMV_LLAMA_LIB_DIR unset and GLMV_LLAMA_LOG=1 ` +
+      "to see llama.cpp's backend log, or use --device auto / cpu to run on the CPU.",
+  );
+}
+
+/** Names a backend library of a GPU (not the CPU variants or the core libraries). */
+const GPU_BACKEND_FILE = /^(lib)?ggml-(cuda|vulkan|metal|hip|musa|sycl|opencl)[\w.-]*\.(so|dylib|dll)$/;
+
 /**
- * Loads (once per thread) the llama.cpp libraries, registers the backends and initialises llama.cpp. Logs go to a
- * ring buffer (see `recentLog`), or to stderr too when `GLMV_LLAMA_LOG=1`.
+ * Loads (once per thread) the llama.cpp libraries for a device request (libraries.ts picks the folder), registers
+ * the backends and initialises llama.cpp. `device: "gpu"` fails with `LibraryLoadError` when no GPU device is
+ * registered, rather than running on the CPU. Logs go to a ring buffer (see `recentLog`), or to stderr too when
+ * `GLMV_LLAMA_LOG=1`.
  */
-export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
-  if (loaded) return loaded;
+export function loadLlama(device: DeviceRequest = "cpu"): LlamaBinding {
+  if (loaded) {
+    if (device === "gpu" && !loaded.hasGpu) {
+      throw noGpuDeviceError({ dir: loaded.libDir, source: loaded.libSource }, loaded.devices);
+    }
+    return loaded;
+  }
+  const choice = locateLibraries(device);
+  const libDir = choice.dir;
   let api: LlamaApi;
   try {
     api = bind(libDir);
@@ -255,6 +291,7 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
     if (e instanceof LibraryLoadError) throw e;
     throw new LibraryLoadError(`cannot load the llama.cpp libraries from ${libDir}: ${(e as Error).message}`);
   }
+  rememberLibraries(choice);
   const log: string[] = [];
   const echo = process.env.GLMV_LLAMA_LOG === "1";
   let lastLevel = 0;
@@ -270,17 +307,14 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
   api.llama_log_set(cb, null);
   // The vision module may have registered the backends already: registering twice duplicates the CPU backend.
   if (Number(api.ggml_backend_dev_count()) === 0) api.ggml_backend_load_all_from_path(libDir);
-  api.llama_backend_init();
-  const devices = [];
-  const n = Number(api.ggml_backend_dev_count());
-  for (let i = 0; i < n; i++) {
-    const dev = api.ggml_backend_dev_get(i) as Ptr;
-    devices.push({
-      name: String(api.ggml_backend_dev_name(dev)),
-      description: String(api.ggml_backend_dev_description(dev)),
-      type: api.ggml_backend_dev_type(dev) as number,
-    });
+  if (device !== "cpu" && choice.fallbackDir && !hasGpuDevice(listDevices(api))) {
+    // cuda-ext's fallback backends (other CUDA versions); each registers itself when it finds a device.
+    for (const f of safeList(choice.fallbackDir)) {
+      if (GPU_BACKEND_FILE.test(f)) api.ggml_backend_load(join(choice.fallbackDir, f));
+    }
   }
+  api.llama_backend_init();
+  const devices = listDevices(api);
   // Which CPU variant the registry picked (Linux: from the process's mapped files), e.g. "zen4".
   let cpuVariant = "";
   try {
@@ -294,10 +328,14 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
       `no compute backend could be loaded from ${libDir} (no libggml-cpu-*.so fits this CPU?); reinstall with npm ci`,
     );
   }
+  const hasGpu = hasGpuDevice(devices);
+  if (device === "gpu" && !hasGpu) throw noGpuDeviceError(choice, devices);
   const callbacks: unknown[] = [cb];
   loaded = {
     api,
     libDir,
+    libSource: choice.source,
+    hasGpu,
     devices,
     recentLog: () => log.join("").trim(),
     installLog() {
@@ -313,6 +351,28 @@ export function loadLlama(libDir = findLibraryDir()): LlamaBinding {
     },
   };
   return loaded;
+}
+
+function listDevices(api: LlamaApi): { name: string; description: string; type: number }[] {
+  const devices = [];
+  const n = Number(api.ggml_backend_dev_count());
+  for (let i = 0; i < n; i++) {
+    const dev = api.ggml_backend_dev_get(i) as Ptr;
+    devices.push({
+      name: String(api.ggml_backend_dev_name(dev)),
+      description: String(api.ggml_backend_dev_description(dev)),
+      type: api.ggml_backend_dev_type(dev) as number,
+    });
+  }
+  return devices;
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** Native memory helpers over koffi (stable pointers + zero-copy views). */

@@ -6,7 +6,9 @@
  * (positions.ts), the binding (binding.ts) and the GGUF reader/writer (../../gguf/).
  */
 export {
+  DEVICE_TYPE_CPU,
   findLibraryDir,
+  hasGpuDevice,
   LibraryLoadError,
   type LlamaApi,
   type LlamaBinding,
@@ -24,6 +26,17 @@ export {
   ModelLoadError,
   PromptTooLongError,
 } from "./errors.ts";
+export {
+  chooseLibraries,
+  cpuPackage,
+  type DeviceRequest,
+  type GpuPackage,
+  gpuPackages,
+  installCommand,
+  type LibraryChoice,
+  LLAMA_PACKAGES_VERSION,
+  locateLibraries,
+} from "./libraries.ts";
 export { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
 export {
   type EvalSpan,

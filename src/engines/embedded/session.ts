@@ -10,7 +10,7 @@ import type { FramePair, PreparedImage, PreparedMedia } from "../../media/types.
 import { FAMILIES, type FamilyId, thinkingCloseText } from "../../protocol/families.ts";
 import { videoTimestampText } from "../../protocol/video.ts";
 import type { FinishReason, GenerateOptions, GenerateResult } from "../types.ts";
-import { type LlamaBinding, loadLlama, native, type Ptr } from "./binding.ts";
+import { DEVICE_TYPE_CPU, type LlamaBinding, loadLlama, native, type Ptr } from "./binding.ts";
 import { DecodeError, MediaInputError, ModelLoadError, PromptTooLongError } from "./errors.ts";
 import { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
 import { type TextModelFacts, validateMmproj, validateTextModel } from "./validate.ts";
@@ -223,7 +223,7 @@ export class LlamaSession {
   static async open(opts: SessionOptions): Promise<LlamaSession> {
     const facts = validateTextModel(opts.model);
     if (opts.mmproj) validateMmproj(opts.mmproj, facts.embeddingWidth);
-    const b = loadLlama();
+    const b = loadLlama(opts.device ?? "cpu");
     b.installLog();
     try {
       return await LlamaSession.openWith(b, facts, opts);
@@ -263,6 +263,8 @@ export class LlamaSession {
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.no_perf = true;
+    // "cpu" with GPU libraries loaded (an earlier "auto" engine in this thread): no large-batch ops on the GPU.
+    if (mp.n_gpu_layers === 0 && b.hasGpu) cp.op_offload = false;
     cp.n_seq_max = slots;
     // One KV cache for every sequence: a long request may use the whole context while others are short.
     cp.kv_unified = slots > 1;
@@ -306,7 +308,10 @@ export class LlamaSession {
       batchSize,
       threads,
       vision: vision !== null,
-      devices: b.devices.map((d) => `${d.name} (${d.description})`),
+      // The devices this session computes on: with every layer on the CPU, only the CPU.
+      devices: b.devices
+        .filter((d) => mp.n_gpu_layers !== 0 || d.type === DEVICE_TYPE_CPU)
+        .map((d) => `${d.name} (${d.description})`),
       chatTemplate: facts.chatTemplate,
       embeddingWidth: facts.embeddingWidth,
       vocabSize: facts.vocabSize,

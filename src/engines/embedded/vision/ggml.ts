@@ -1,15 +1,16 @@
 /**
  * The slice of ggml the vision graph uses, bound with koffi to the llama.cpp shared libraries of the
- * `@node-llama-cpp/<platform>` package (engine-notes §4). Self-contained so the vision encoder works before or
- * without the engine's own binding; it registers the CPU backend only when nobody has done so yet.
+ * `@node-llama-cpp/<platform>` package (engine-notes §4), from the folder libraries.ts chose for the engine's binding.
+ * It works before or without that binding; it registers the backends only when nobody has done so yet, and always
+ * computes on the CPU backend.
  *
  * Every pointer is a `bigint` (koffi 3). Wrong handles crash the process: callers validate shapes first.
  */
 
 import { readdirSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import koffi from "koffi";
+import { locateLibraries, rememberLibraries } from "../libraries.ts";
 
 /** An opaque native pointer. */
 export type Ptr = bigint;
@@ -24,21 +25,6 @@ export const GGML_ROPE_VISION = 24;
 /** The libraries could not be found or loaded; the message says what to install. */
 export class GgmlLoadError extends Error {
   override name = "GgmlLoadError";
-}
-
-/** Finds the folder of the llama.cpp shared libraries (env `GLMV_LLAMA_LIB_DIR` overrides). */
-export function findLibraryDir(): string {
-  const fromEnv = process.env.GLMV_LLAMA_LIB_DIR;
-  if (fromEnv) return fromEnv;
-  const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
-  try {
-    const req = createRequire(import.meta.url);
-    // The package exports only its entry (dist/index.js); the binaries sit beside dist/.
-    const root = dirname(dirname(req.resolve(pkg)));
-    return join(root, "bins", `${process.platform}-${process.arch}`);
-  } catch {
-    throw new GgmlLoadError(`cannot find ${pkg}; run \`npm ci\` (it is a dependency of glmv)`);
-  }
 }
 
 function bind(dir: string) {
@@ -133,10 +119,14 @@ export type GgmlApi = ReturnType<typeof bind>["api"];
 
 let cached: { api: GgmlApi; setThreadsProto: ReturnType<typeof koffi.proto> } | undefined;
 
-/** Loads (once) the ggml libraries and makes sure a CPU backend is registered. */
+/**
+ * Loads (once) the ggml libraries and makes sure a CPU backend is registered. The folder is the one the engine's
+ * binding loaded in this thread (libraries.ts), so the process holds one ggml; alone, it is the CPU package.
+ */
 export function loadGgml(): GgmlApi {
   if (cached) return cached.api;
-  const dir = findLibraryDir();
+  const choice = locateLibraries("cpu");
+  const dir = choice.dir;
   let bound: ReturnType<typeof bind>;
   try {
     bound = bind(dir);
@@ -146,6 +136,7 @@ export function loadGgml(): GgmlApi {
   }
   // The engine's binding may have registered the backends already; registering twice duplicates the CPU backend.
   if (Number(bound.api.ggml_backend_dev_count()) === 0) bound.api.ggml_backend_load_all_from_path(dir);
+  rememberLibraries(choice);
   cached = { api: bound.api, setThreadsProto: bound.setThreadsProto };
   return bound.api;
 }
