@@ -1,6 +1,18 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
-import { Batch, ContextParams, loadLlama, ModelParams, native, SamplerChainParams } from "./binding.ts";
+import {
+  Batch,
+  ContextParams,
+  hasGpuDevice,
+  LibraryLoadError,
+  loadLlama,
+  ModelParams,
+  native,
+  noGpuDeviceError,
+  SamplerChainParams,
+} from "./binding.ts";
+import { findLibraryDir, locateLibraries } from "./libraries.ts";
 
 // Offsets from gcc offsetof against the exact headers of the bound llama.cpp (engine-notes §4.3).
 test("struct layouts match llama.h of the bound release", () => {
@@ -99,4 +111,60 @@ test("defaults decoded from the library match the header's documented defaults",
   assert.equal(cp.embeddings, false);
   assert.equal(cp.abort_callback, null);
   assert.deepEqual(api.llama_sampler_chain_default_params(), { no_perf: true });
+});
+
+test("a GPU device is any device that is not the CPU", () => {
+  assert.equal(hasGpuDevice([{ type: 0 }]), false);
+  assert.equal(hasGpuDevice([{ type: 0 }, { type: 1 }]), true);
+  assert.equal(hasGpuDevice([]), false);
+});
+
+test("no-GPU errors say what to check for the backend that was loaded", () => {
+  const cuda = noGpuDeviceError({ dir: "/x", source: "@node-llama-cpp/linux-x64-cuda", gpuBackend: "CUDA" }, [
+    { name: "CPU" },
+  ]);
+  assert.ok(cuda instanceof LibraryLoadError);
+  assert.match(
+    cuda.message,
+    /CUDA backend of @node-llama-cpp\/linux-x64-cuda found no usable GPU \(devices: CPU\)/,
+  );
+  assert.match(cuda.message, /nvidia-smi/);
+  assert.match(cuda.message, /--device auto/);
+  const vulkan = noGpuDeviceError({ dir: "/x", source: "v", gpuBackend: "Vulkan" }, []);
+  assert.match(vulkan.message, /vulkaninfo/);
+  const cpuOnly = noGpuDeviceError({ dir: "/lib", source: "GLMV_LLAMA_LIB_DIR" }, [{ name: "CPU" }]);
+  assert.match(cpuOnly.message, /from GLMV_LLAMA_LIB_DIR \(\/lib\) have no GPU backend/);
+});
+
+/** Runs `loadLlama(device)` in a fresh process (the binding loads once per thread) and returns its outcome. */
+function loadInChild(device: string, env: Record<string, string | undefined>): { ok: boolean; text: string } {
+  const code =
+    `import { loadLlama } from ${JSON.stringify(new URL("./binding.ts", import.meta.url).href)};\n` +
+    `try { const b = loadLlama(${JSON.stringify(device)}); console.log(JSON.stringify({ ok: true, text: b.libSource + " " + b.devices.map((d) => d.name).join(",") })); }\n` +
+    "catch (e) { console.log(JSON.stringify({ ok: false, text: e.name + ': ' + e.message })); }";
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", code], {
+    env: { ...process.env, ...env, GLMV_LLAMA_LOG: "0" },
+    encoding: "utf8",
+  });
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  assert.ok(line.startsWith("{"), `child output: ${r.stdout}${r.stderr}`);
+  return JSON.parse(line);
+}
+
+test("--device gpu never runs on the CPU: no GPU package, or no GPU device, is a LibraryLoadError", (t) => {
+  const base = findLibraryDir("cpu");
+  if (process.env.GLMV_LLAMA_LIB_DIR) return t.skip("GLMV_LLAMA_LIB_DIR is set");
+  if (locateLibraries("auto").gpuBackend) return t.skip("a GPU package is installed here");
+  // Libraries without a GPU backend (the CPU package through the override): the registry check refuses.
+  const viaOverride = loadInChild("gpu", { GLMV_LLAMA_LIB_DIR: base });
+  assert.equal(viaOverride.ok, false);
+  assert.match(viaOverride.text, /^LibraryLoadError: --device gpu: .*have no GPU backend \(devices: CPU\)/);
+  // No GPU package installed: the locator names the install command.
+  const plain = loadInChild("gpu", { GLMV_LLAMA_LIB_DIR: undefined });
+  assert.equal(plain.ok, false);
+  assert.match(plain.text, /npm install --save-exact @node-llama-cpp\//);
+  // auto falls back to the CPU package.
+  const auto = loadInChild("auto", { GLMV_LLAMA_LIB_DIR: undefined });
+  assert.deepEqual(auto.ok, true);
+  assert.match(auto.text, /^@node-llama-cpp\/\S+ CPU$/);
 });
