@@ -189,3 +189,27 @@ test("on this machine the CPU package is found", () => {
   assert.match(c.source, /^@node-llama-cpp\//);
   assert.match(c.dir, /bins/);
 });
+
+test("the engine worker loads from the chosen folder: auto runs on the CPU here, gpu is refused", async (t) => {
+  if (process.env.GLMV_LLAMA_LIB_DIR) return t.skip("GLMV_LLAMA_LIB_DIR is set");
+  if (process.platform !== "linux" || process.arch !== "x64") return t.skip("checks the linux-x64 packages");
+  if (locateLibraries("auto").gpuBackend) return t.skip("a GPU package is installed here");
+  const { loadEmbeddedEngine } = await import("./engine.ts");
+  const { writeTinyModel } = await import("../tiny/model.ts");
+  const model = writeTinyModel(join(root, "tiny"), { script: "Hi." }).modelPath;
+  const engine = await loadEmbeddedEngine({ model, contextSize: 64, threads: 1, device: "auto" });
+  try {
+    assert.equal(engine.info.devices.length, 1);
+    assert.match(engine.info.devices[0], /^CPU \(/);
+  } finally {
+    await engine.close();
+  }
+  await assert.rejects(
+    loadEmbeddedEngine({ model, contextSize: 64, threads: 1, device: "gpu" }),
+    (e: Error) => {
+      assert.equal(e.name, "LibraryLoadError");
+      assert.match(e.message, /npm install --save-exact @node-llama-cpp\/linux-x64-cuda@3\.21\.1/);
+      return true;
+    },
+  );
+});
