@@ -55,6 +55,7 @@ export function createEmbeddedBackend(options: EmbeddedBackendOptions): ChatBack
   };
   return {
     name: "embedded",
+    devices: engine.info.devices,
     models: () => [card],
     chat: (request, signal) =>
       runChat(engine, familyId, options.prepareMedia, request, signal, options.onMediaNote),

@@ -58,6 +58,8 @@ export interface ModelCard {
 export interface ChatBackend {
   /** Short name for logs and metrics, e.g. "embedded" or "upstream:http://host:8000". */
   readonly name: string;
+  /** Compute devices the model runs on, e.g. ["CPU (zen4, AMD EPYC …)"] (embedded engine only). */
+  readonly devices?: readonly string[];
   models(): ModelCard[];
   /** Streams parsed deltas, then one `done`. Aborting the signal ends it with finishReason "abort". */
   chat(request: ChatRequest, signal?: AbortSignal): AsyncIterable<ChatEvent>;

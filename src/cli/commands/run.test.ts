@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { locateLibraries } from "../../engines/embedded/libraries.ts";
 import { writeTinyMmproj } from "../../engines/embedded/vision/tinyMmproj.ts";
 import { writeTinyModel } from "../../engines/tiny/model.ts";
 import { makeImage, makePdf, makeVideo } from "../../media/test-media.ts";
@@ -31,6 +32,18 @@ test("glmv run --json returns reasoning, content, boxes, usage and finish reason
   assert.ok(result.usage.prompt_tokens > 0);
   assert.ok(result.usage.completion_tokens > 0);
   assert.equal(typeof result.timings.decodeTokensPerSecond, "number");
+  assert.match(result.devices[0], /^CPU \(/);
+});
+
+test("glmv run --device gpu without a GPU build fails with the npm install to run", async (t) => {
+  if (process.env.GLMV_LLAMA_LIB_DIR || process.platform !== "linux" || process.arch !== "x64") {
+    return t.skip("checks the linux-x64 packages");
+  }
+  if (locateLibraries("auto").gpuBackend) return t.skip("a GPU package is installed here");
+  const { code, out, err } = await runGlmv(["run", "-m", dir, "-t", "1", "--device", "gpu", "Hi"]);
+  assert.equal(code, 1);
+  assert.equal(out, "");
+  assert.match(err, /npm install --save-exact @node-llama-cpp\/linux-x64-cuda@3\.21\.1/);
 });
 
 test("glmv run streams the reasoning, then the answer, then the boxes", async () => {

@@ -102,7 +102,8 @@ export const runCommand: Command = {
       const events = backend.chat(request, controller.signal);
       if (values.json) {
         const result = await lastResult(events);
-        io.stdout.write(`${JSON.stringify(runJson(result), null, 2)}\n`);
+        const json = { ...runJson(result), devices: backend.devices ?? null };
+        io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
         return 0;
       }
       const color = Boolean((io.stdout as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR;
