@@ -129,6 +129,7 @@ test("no-GPU errors say what to check for the backend that was loaded", () => {
     /CUDA backend of @node-llama-cpp\/linux-x64-cuda found no usable GPU \(devices: CPU\)/,
   );
   assert.match(cuda.message, /nvidia-smi/);
+  assert.match(cuda.message, /npm install --save-exact @node-llama-cpp\/linux-x64-cuda-ext@3\.21\.1/);
   assert.match(cuda.message, /--device auto/);
   const vulkan = noGpuDeviceError({ dir: "/x", source: "v", gpuBackend: "Vulkan" }, []);
   assert.match(vulkan.message, /vulkaninfo/);

@@ -14,6 +14,7 @@ import {
   type DeviceRequest,
   type LibraryChoice,
   LibraryLoadError,
+  LLAMA_PACKAGES_VERSION,
   locateLibraries,
   rememberLibraries,
 } from "./libraries.ts";
@@ -255,14 +256,17 @@ export function noGpuDeviceError(
     : `the llama.cpp libraries from ${choice.source} (${choice.dir}) have no GPU backend`;
   const fix = choice.gpuBackend
     ? choice.gpuBackend === "CUDA"
-      ? "check that the NVIDIA driver is installed and `nvidia-smi` lists the GPU (in a container: run it with GPU access)"
+      ? "check that the NVIDIA driver is installed and `nvidia-smi` lists the GPU (in a container: give it GPU " +
+        "access); if GLMV_LLAMA_LOG=1 shows libggml-cuda failing to load, install the CUDA runtime libraries " +
+        "(libcudart, libcublas) or add the fallback builds: npm install --save-exact " +
+        `${choice.source}-ext@${LLAMA_PACKAGES_VERSION}`
       : choice.gpuBackend === "Vulkan"
         ? "check that a Vulkan driver is installed and `vulkaninfo` lists the GPU"
         : "check that the GPU is visible to this process"
     : "install a GPU build (run with --device gpu and no GLMV_LLAMA_LIB_DIR to see the install command)";
   return new LibraryLoadError(
-    `--device gpu: ${where} (devices: ${found}); ${fix}. Run with GLMV_LLAMA_LIB_DIR unset and GLMV_LLAMA_LOG=1 ` +
-      "to see llama.cpp's backend log, or use --device auto / cpu to run on the CPU.",
+    `--device gpu: ${where} (devices: ${found}); ${fix}. GLMV_LLAMA_LOG=1 shows llama.cpp's backend log; ` +
+      "--device auto or cpu runs on the CPU.",
   );
 }
 

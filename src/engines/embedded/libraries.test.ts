@@ -130,7 +130,7 @@ test("gpu without a GPU package names the exact npm install and the driver", () 
       assert.ok(e instanceof LibraryLoadError);
       assert.match(e.message, /npm install --save-exact @node-llama-cpp\/linux-x64-cuda@3\.21\.1/);
       assert.match(e.message, /npm install --save-exact @node-llama-cpp\/linux-x64-vulkan@3\.21\.1/);
-      assert.match(e.message, /NVIDIA GPU with its driver/);
+      assert.match(e.message, /NVIDIA GPU and its driver; `nvidia-smi` must list the GPU/);
       assert.match(e.message, /Vulkan driver/);
       assert.match(e.message, /--device auto/);
       return true;

@@ -40,9 +40,8 @@ export interface GpuPackage {
 }
 
 const SCOPE = "@node-llama-cpp";
-const CUDA_NEEDS = "an NVIDIA GPU with its driver installed (nvidia-smi must list the GPU)";
-const VULKAN_NEEDS =
-  "a GPU with a Vulkan driver and the Vulkan loader (Debian/Ubuntu: apt install libvulkan1 mesa-vulkan-drivers)";
+const CUDA_NEEDS = "an NVIDIA GPU and its driver; `nvidia-smi` must list the GPU";
+const VULKAN_NEEDS = "a Vulkan driver and loader, e.g. apt install libvulkan1 mesa-vulkan-drivers";
 
 /** node-llama-cpp's name for the platform and architecture ("linux-x64", "mac-arm64", "win-x64", …). */
 export function platformTag(platform: string, arch: string): string {
@@ -175,7 +174,7 @@ export function chooseLibraries(device: DeviceRequest, env: LibraryEnvironment):
         );
       }
       const how = gpus
-        .map((g) => `  ${g.backend}: ${installCommand(g.name)}\n    (needs ${g.needs})`)
+        .map((g) => `  ${g.backend}: ${installCommand(g.name)}\n    needs ${g.needs}`)
         .join("\n");
       throw new LibraryLoadError(
         `--device gpu needs a GPU build of llama.cpp, and none is usable (${problems.join("; ")}).\n` +
