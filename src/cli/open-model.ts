@@ -25,7 +25,9 @@ export const modelOptionsHelp = `Model options:
       --family F        Override the model family detected from the file.
   -t, --threads N       CPU threads (default: all cores).
       --ctx N           Context size in tokens (default: the model's, at most 8192).
-      --device D        cpu (default), gpu or auto.
+      --device D        cpu (default), gpu or auto. gpu needs a GPU build of llama.cpp (e.g. npm install
+                        --save-exact @node-llama-cpp/linux-x64-cuda@3.21.1) and fails without one or without
+                        a visible GPU; auto uses the GPU when it can, else the CPU.
 `;
 
 /** Parses an integer option, with an error naming the flag. */
