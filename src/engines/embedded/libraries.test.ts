@@ -105,8 +105,8 @@ test("gpu and auto take CUDA before Vulkan", () => {
 });
 
 test("cuda-ext's fallback folder comes with the CUDA choice", () => {
+  // The ext package holds only backends, under the main package's folder name.
   const ext = fakePackage("@node-llama-cpp/linux-x64-cuda-ext", "linux-x64-cuda", [
-    "libggml-base.so",
     "fallback/libggml-cuda.so",
   ]);
   const c = chooseLibraries(

@@ -14,7 +14,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** The node-llama-cpp release whose binaries glmv's binding is written against (package.json pins it too). */
 export const LLAMA_PACKAGES_VERSION = "3.21.1";
@@ -142,6 +142,14 @@ function findPackage(env: LibraryEnvironment, name: string): Found {
   return { ok: true, dir, root };
 }
 
+/** `<ext package>/bins/<folder>/fallback` (backends only, no core libraries) when installed at the pinned release. */
+function extFallbackDir(env: LibraryEnvironment, name: string, folder: string): string | null {
+  const root = env.resolvePackage(name);
+  if (!root || packageVersion(root) !== LLAMA_PACKAGES_VERSION) return null;
+  const dir = join(root, "bins", folder, "fallback");
+  return existsSync(dir) ? dir : null;
+}
+
 /**
  * Picks the library folder for a device request: `GLMV_LLAMA_LIB_DIR` first; for "gpu"/"auto" the first
  * installed GPU package (CUDA, then Vulkan; Metal on Apple Silicon); otherwise ("cpu", or "auto" without a GPU
@@ -159,10 +167,8 @@ export function chooseLibraries(device: DeviceRequest, env: LibraryEnvironment):
         continue;
       }
       const choice: LibraryChoice = { dir: found.dir, source: gpu.name, gpuBackend: gpu.backend };
-      if (gpu.ext) {
-        const ext = findPackage(env, gpu.ext);
-        if (ext.ok && existsSync(join(ext.dir, "fallback"))) choice.fallbackDir = join(ext.dir, "fallback");
-      }
+      const fallback = gpu.ext ? extFallbackDir(env, gpu.ext, basename(found.dir)) : null;
+      if (fallback) choice.fallbackDir = fallback;
       return choice;
     }
     if (device === "gpu") {
