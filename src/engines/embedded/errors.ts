@@ -1,5 +1,7 @@
 /** Typed errors of the embedded engine. Each message tells the user what to do. */
 
+import { LibraryLoadError } from "./libraries.ts";
+
 /** Base class: every embedded-engine error. */
 export class EngineError extends Error {
   override name = "EngineError";
@@ -51,6 +53,7 @@ const KINDS: Record<string, new (message: string) => Error> = {
   EngineClosedError,
   EngineCrashedError,
   DecodeError,
+  LibraryLoadError,
 };
 
 /** A structured-clone-safe form of an error (worker → main thread). */

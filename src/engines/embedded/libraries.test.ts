@@ -207,7 +207,7 @@ test("the engine worker loads from the chosen folder: auto runs on the CPU here,
   await assert.rejects(
     loadEmbeddedEngine({ model, contextSize: 64, threads: 1, device: "gpu" }),
     (e: Error) => {
-      assert.equal(e.name, "LibraryLoadError");
+      assert.ok(e instanceof LibraryLoadError, "the worker's error keeps its type");
       assert.match(e.message, /npm install --save-exact @node-llama-cpp\/linux-x64-cuda@3\.21\.1/);
       return true;
     },
