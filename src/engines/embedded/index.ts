@@ -1,7 +1,9 @@
 /**
  * The embedded engine: GLM-V GGUFs on llama.cpp's kernels through glmv's own koffi binding, in a worker thread.
  *
- * Runtime: `loadEmbeddedEngine({ model, mmproj?, contextSize?, threads?, device?, family? })` → `Engine`.
+ * Runtime: `loadEmbeddedEngine({ model, mmproj?, contextSize?, threads?, device?, family?, slots?, isolation? })`
+ * → `Engine`; `slots` > 1 decodes requests together (scheduler.ts), `isolation: "process"` runs llama.cpp in a
+ * restartable child process (host.ts).
  * Vision encoder (./vision/): implements `VisionEncoderFactory` (vision-hook.ts) and uses `ropeIndex`
  * (positions.ts), the binding (binding.ts) and the GGUF reader/writer (../../gguf/).
  */
@@ -20,6 +22,7 @@ export { EmbeddedEngine, type EmbeddedEngineOptions, loadEmbeddedEngine } from "
 export {
   DecodeError,
   EngineClosedError,
+  EngineCrashedError,
   EngineError,
   InvalidModelError,
   MediaInputError,
@@ -38,6 +41,7 @@ export {
   locateLibraries,
 } from "./libraries.ts";
 export { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
+export { BatchScheduler, type SequenceSink } from "./scheduler.ts";
 export {
   type EvalSpan,
   LlamaSession,
