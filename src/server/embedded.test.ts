@@ -158,3 +158,58 @@ describe("glmv server over the embedded engine (scripted tiny models)", () => {
     assert.equal(next.choices[0].finish_reason, "length");
   });
 });
+
+describe("glmv server over the embedded engine with 4 slots (continuous batching)", () => {
+  let root: string;
+  let node: { backend: ChatBackend; server: RunningServer };
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), "glmv-serve-slots-"));
+    const { modelPath } = writeTinyModel(join(root, "loop"), {
+      script: "<think>ok</think>tick ",
+      loop: true,
+    });
+    const engine = await loadEmbeddedEngine({ model: modelPath, threads: 1, name: "tiny", slots: 4 });
+    const backend = createEmbeddedBackend({ engine, modelId: "tiny" });
+    node = { backend, server: await startServer({ backend, slots: 4, maxWaiting: 8 }) };
+  });
+  after(async () => {
+    await node.server.close(200);
+    await node.backend.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("answers concurrent requests as it answers them alone; a disconnect leaves the others intact", async () => {
+    const openai = new OpenAI({ baseURL: `${node.server.url}/v1`, apiKey: "x", maxRetries: 0 });
+    const ask = (max: number) =>
+      openai.chat.completions.create({
+        model: "tiny",
+        messages: [{ role: "user", content: `count ${max}` }],
+        max_tokens: max,
+        temperature: 0,
+      });
+    const alone = await ask(7);
+    const alone12 = await ask(12);
+    // A long stream that the client drops, while requests of mixed lengths run beside it.
+    const controller = new AbortController();
+    const dropped = fetch(`${node.server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "go" }], stream: true, max_tokens: 100000 }),
+      signal: controller.signal,
+    }).then(async (response) => {
+      const reader = response.body!.getReader();
+      await reader.read();
+      controller.abort();
+    });
+    const answers = await Promise.all([ask(7), ask(3), ask(12), ask(7), ask(5)]);
+    await dropped.catch(() => {});
+    for (const i of [0, 3]) assert.deepEqual(answers[i].choices[0].message, alone.choices[0].message);
+    assert.deepEqual(
+      answers.map((a) => a.usage?.completion_tokens),
+      [7, 3, 12, 7, 5],
+    );
+    assert.ok(answers.every((a) => a.choices[0].finish_reason === "length"));
+    assert.deepEqual(answers[2].choices[0].message, alone12.choices[0].message);
+  });
+});
