@@ -252,6 +252,8 @@ export class BatchScheduler {
     for (const slot of this.slots) {
       const q = slot.seq;
       if (q?.phase !== "decode" || q.pending.length === 0) continue;
+      // (n_batch ≥ slots, but forced thinking-close tokens can make a step longer: the rest go next step)
+      if (m + q.pending.length > this.s.nBatch) continue;
       if (!this.makeRoom(q.pending.length, slot)) {
         this.finish(q, "length");
         continue;
