@@ -396,8 +396,12 @@ export class BatchScheduler {
   private prefillGrid(q: Sequence, span: Extract<PromptSpan, { kind: "grid" }>, start: number): boolean {
     const slot = q.slot!;
     try {
-      if (!span.emb) q.visionMs += this.s.encodeSpan(span);
+      if (!span.emb) q.visionMs += this.s.encodeSpan(span, q.abort);
     } catch (e) {
+      if ((e as Error).name === "VisionAbortedError") {
+        this.finish(q, "abort");
+        return false;
+      }
       this.release(q);
       q.sink.fail(e);
       return false;

@@ -118,7 +118,11 @@ export interface SessionInternals {
   tokenize(text: string): number[];
   pieceBytes(token: number): Uint8Array;
   buildSpans(tokens: number[], media: PreparedMedia[]): PromptSpan[];
-  encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>): number;
+  /**
+   * Encodes one grid span; `abortFlag` (that request's) is checked between encoder stages, and an abort throws an
+   * error named "VisionAbortedError".
+   */
+  encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>, abortFlag: Int32Array | null): number;
   buildSampler(o: GenerateOptions, promptTokens: number[]): Ptr;
 }
 
@@ -339,7 +343,14 @@ export class LlamaSession {
       tokenize: (text) => this.tokenize(text),
       pieceBytes: (token) => this.pieceBytes(token),
       buildSpans: (tokens, media) => this.buildSpans(tokens, media),
-      encodeSpan: (span) => this.encodeSpan(span),
+      encodeSpan: (span, abortFlag) => {
+        this.abortFlag = abortFlag;
+        try {
+          return this.encodeSpan(span);
+        } finally {
+          this.abortFlag = null;
+        }
+      },
       buildSampler: (o, promptTokens) => this.buildSampler(o, promptTokens),
     };
   }
