@@ -12,11 +12,11 @@ test("servedName lists aliases and repos as typed and local files by name", () =
 });
 
 test("number options name the flag in their error", () => {
-  assert.equal(intOption("12", "--ctx"), 12);
-  assert.equal(intOption(undefined, "--ctx"), undefined);
+  assert.equal(intOption("12", "--context-size"), 12);
+  assert.equal(intOption(undefined, "--context-size"), undefined);
   assert.throws(
-    () => intOption("1.5", "--ctx"),
-    (e) => e instanceof UsageError && /--ctx/.test(e.message),
+    () => intOption("1.5", "--context-size"),
+    (e) => e instanceof UsageError && /--context-size/.test(e.message),
   );
   assert.throws(() => intOption("0", "--threads", 1), /--threads takes a whole number ≥ 1/);
   assert.equal(numberOption("0.7", "--temperature"), 0.7);

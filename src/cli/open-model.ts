@@ -13,7 +13,7 @@ export const modelOptions = {
   mmproj: { type: "string" },
   family: { type: "string" },
   threads: { type: "string", short: "t" },
-  ctx: { type: "string" },
+  "context-size": { type: "string", short: "c" },
   device: { type: "string" },
 } as const;
 
@@ -24,7 +24,7 @@ export const modelOptionsHelp = `Model options:
       --mmproj PATH     Vision projector GGUF (default: the one pulled with the model or found beside it).
       --family F        Override the model family detected from the file.
   -t, --threads N       CPU threads (default: all cores).
-      --ctx N           Context size in tokens (default: the model's, at most 8192).
+  -c, --context-size N  Context size in tokens (default: the model's, at most 8192).
       --device D        cpu (default), gpu or auto. gpu needs a GPU build of llama.cpp (e.g. npm install
                         --save-exact @node-llama-cpp/linux-x64-cuda@3.21.1) and fails without one or without
                         a visible GPU; auto uses the GPU when it can, else the CPU.
@@ -60,7 +60,7 @@ export async function openModel(
     mmproj?: string;
     family?: string;
     threads?: string;
-    ctx?: string;
+    "context-size"?: string;
     device?: string;
   },
   stderr: NodeJS.WritableStream & { isTTY?: boolean },
@@ -89,7 +89,7 @@ export async function openModel(
     mmproj: values.mmproj ?? resolved.mmprojPath,
     family: values.family ? resolveFamilyId(values.family) : undefined,
     threads: intOption(values.threads, "--threads", 1),
-    contextSize: intOption(values.ctx, "--ctx", 16),
+    contextSize: intOption(values["context-size"], "--context-size", 16),
     device,
     name: ref,
     ...engineOptions,

@@ -131,3 +131,10 @@ test("glmv run explains a file that is not an image", async () => {
   assert.equal(code, 1);
   assert.match(err, /notes\.png/);
 });
+
+test("a prompt longer than --context-size is refused with the flag to raise", async () => {
+  const long = "hello ".repeat(400);
+  const { code, err } = await runGlmv(["run", "-m", dir, "-t", "1", "-c", "256", long]);
+  assert.equal(code, 1);
+  assert.match(err, /--context-size/);
+});

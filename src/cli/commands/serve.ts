@@ -31,7 +31,7 @@ Server options:
   --cors-origin ORIGIN    Allow browser calls from ORIGIN ("*" for any); repeatable. CORS is off otherwise.
   --body-limit MB         Largest request body (default 64).
   --slots N               Generations at once (default 1 embedded, 64 upstream). The embedded engine
-                          decodes them together in one batch; they share its --ctx tokens of KV cache.
+                          decodes them together in one batch; they share its --context-size tokens of KV cache.
   --queue N               Requests waiting for a slot before 429 (default 64).
   --drain-timeout S       On SIGTERM, seconds to let running streams finish (default 30).
   --allowed-media-path DIR
@@ -163,7 +163,7 @@ export function parseServeArgs(
       mmproj: values.mmproj,
       family: values.family,
       threads: values.threads,
-      ctx: values.ctx,
+      "context-size": values["context-size"],
       device: values.device,
     };
     const policy = serverPolicy({ localFiles: allowedMediaPath ? [allowedMediaPath] : [] });

@@ -16,13 +16,14 @@ import { thinkingCloseText } from "../../protocol/families.ts";
 import type { FinishReason, GenerateResult } from "../types.ts";
 import { native, type Ptr } from "./binding.ts";
 import { DecodeError, EngineClosedError, PromptTooLongError } from "./errors.ts";
-import { planarPositions, type RopePositions, type RopeSpan, ropeIndex } from "./positions.ts";
+import { planarPositions, type RopePositions } from "./positions.ts";
 import {
   type PromptSpan,
   type SessionInfo,
   type SessionInternals,
   type SessionRequest,
   SLOW_STEP_MS,
+  spanLayout,
 } from "./session.ts";
 
 /** Callbacks of one submitted request. */
@@ -169,19 +170,8 @@ export class BatchScheduler {
     const s = this.s;
     const tokens = s.tokenize(req.prompt);
     const spans = s.buildSpans(tokens, req.media);
-    const rope: RopeSpan[] = spans.map((sp) =>
-      sp.kind === "text"
-        ? { kind: "text", length: sp.tokens.length }
-        : { kind: "grid", gridH: sp.gridH, gridW: sp.gridW },
-    );
-    const pos = ropeIndex(rope);
-    const keys: (number | string)[] = [];
-    for (const sp of spans) {
-      if (sp.kind === "text") keys.push(...sp.tokens);
-      else for (let r = 0; r < sp.gridH * sp.gridW; r++) keys.push(`${sp.key}:${r}`);
-    }
+    const { pos, keys } = spanLayout(spans);
     const n = keys.length;
-    if (n === 0) throw new PromptTooLongError("the prompt is empty");
     if (n + 1 > s.nCtx) {
       throw new PromptTooLongError(
         `the prompt needs ${n} tokens (image and video rows included) but the context holds ${s.nCtx}` +

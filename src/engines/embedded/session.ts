@@ -81,6 +81,25 @@ interface CacheItem {
   t: number;
 }
 
+/**
+ * Lays out a prompt's spans: the 3-D rotary positions of every item and its prefix-matching key (a token id, or
+ * `<media key>:<row>` for an image row). Throws PromptTooLongError for an empty prompt.
+ */
+export function spanLayout(spans: readonly PromptSpan[]): { pos: RopePositions; keys: (number | string)[] } {
+  const rope: RopeSpan[] = spans.map((s) =>
+    s.kind === "text"
+      ? { kind: "text", length: s.tokens.length }
+      : { kind: "grid", gridH: s.gridH, gridW: s.gridW },
+  );
+  const keys: (number | string)[] = [];
+  for (const s of spans) {
+    if (s.kind === "text") keys.push(...s.tokens);
+    else for (let r = 0; r < s.gridH * s.gridW; r++) keys.push(`${s.key}:${r}`);
+  }
+  if (keys.length === 0) throw new PromptTooLongError("the prompt is empty");
+  return { pos: ropeIndex(rope), keys };
+}
+
 /** A prepared prompt: spans in order, with a key per item for prefix matching. */
 export type PromptSpan =
   | { kind: "text"; tokens: number[] }
@@ -587,19 +606,8 @@ export class LlamaSession {
     aborted: boolean;
   } {
     let visionMs = 0;
-    const rope: RopeSpan[] = spans.map((s) =>
-      s.kind === "text"
-        ? { kind: "text", length: s.tokens.length }
-        : { kind: "grid", gridH: s.gridH, gridW: s.gridW },
-    );
-    const pos = ropeIndex(rope);
-    const keys: (number | string)[] = [];
-    for (const s of spans) {
-      if (s.kind === "text") keys.push(...s.tokens);
-      else for (let r = 0; r < s.gridH * s.gridW; r++) keys.push(`${s.key}:${r}`);
-    }
+    const { pos, keys } = spanLayout(spans);
     const n = keys.length;
-    if (n === 0) throw new PromptTooLongError("the prompt is empty");
     // The KV cache holds one cell per token or image row (image rows share positions, so count cells).
     if (n + 1 > this.nCtx) {
       throw new PromptTooLongError(
