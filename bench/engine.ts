@@ -19,6 +19,8 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import koffi from "koffi";
+// Importing the binding registers its struct types (glmv_llama_*) with koffi; the reference names them below.
+import "../src/engines/embedded/binding.ts";
 import { loadEmbeddedEngine } from "../src/engines/embedded/engine.ts";
 import { type TinyQuant, writeTinyModel } from "../src/engines/tiny/model.ts";
 
@@ -51,6 +53,7 @@ function benchModel(): string {
 }
 
 // ---------------------------------------------------------------- reference: plain C API through koffi
+// Only the struct layouts (checked against llama.h by binding.test.ts) are shared with glmv; the loop is its own.
 function reference(modelPath: string) {
   const req = createRequire(import.meta.url);
   const pkg = `@node-llama-cpp/${process.platform}-${process.arch}`;
@@ -60,90 +63,22 @@ function reference(modelPath: string) {
   lib(/^libggml-base\.so$/);
   const ggml = lib(/^libggml\.v[\d.]+\.so$|^libggml\.so$/);
   const llama = lib(/^libllama\.v[\d.]+\.so$|^libllama\.so$/);
-  koffi.struct("bench_model_params", {
-    devices: "void*",
-    tensor_buft_overrides: "void*",
-    n_gpu_layers: "int32",
-    split_mode: "int32",
-    load_mode: "int32",
-    lazy_mode: "int32",
-    main_gpu: "int32",
-    tensor_split: "void*",
-    progress_callback: "void*",
-    progress_callback_user_data: "void*",
-    kv_overrides: "void*",
-    vocab_only: "bool",
-    check_tensors: "bool",
-    use_extra_bufts: "bool",
-    no_host: "bool",
-    no_alloc: "bool",
-    load_mtp: "bool",
-  });
-  koffi.struct("bench_context_params", {
-    n_ctx: "uint32",
-    n_batch: "uint32",
-    n_ubatch: "uint32",
-    n_seq_max: "uint32",
-    n_rs_seq: "uint32",
-    n_outputs_max: "uint32",
-    n_outputs_max_per_seq: "uint32",
-    n_threads: "int32",
-    n_threads_batch: "int32",
-    ctx_type: "int32",
-    rope_scaling_type: "int32",
-    pooling_type: "int32",
-    attention_type: "int32",
-    flash_attn_type: "int32",
-    rope_freq_base: "float",
-    rope_freq_scale: "float",
-    yarn_ext_factor: "float",
-    yarn_attn_factor: "float",
-    yarn_beta_fast: "float",
-    yarn_beta_slow: "float",
-    yarn_orig_ctx: "uint32",
-    defrag_thold: "float",
-    cb_eval: "void*",
-    cb_eval_user_data: "void*",
-    type_k: "int32",
-    type_v: "int32",
-    abort_callback: "void*",
-    abort_callback_data: "void*",
-    embeddings: "bool",
-    offload_kqv: "bool",
-    no_perf: "bool",
-    op_offload: "bool",
-    swa_full: "bool",
-    kv_unified: "bool",
-    samplers: "void*",
-    n_samplers: "size_t",
-    ctx_other: "void*",
-  });
-  koffi.struct("bench_batch", {
-    n_tokens: "int32",
-    token: "void*",
-    embd: "void*",
-    pos: "void*",
-    n_seq_id: "void*",
-    seq_id: "void*",
-    logits: "void*",
-  });
-  koffi.struct("bench_chain_params", { no_perf: "bool" });
   const f = {
     loadAll: ggml.func("void ggml_backend_load_all_from_path(const char*)"),
     devCount: ggml.func("size_t ggml_backend_dev_count()"),
     logSet: llama.func("void llama_log_set(void*, void*)"),
     init: llama.func("void llama_backend_init()"),
-    mparams: llama.func("bench_model_params llama_model_default_params()"),
-    cparams: llama.func("bench_context_params llama_context_default_params()"),
-    load: llama.func("void* llama_model_load_from_file(const char*, bench_model_params)"),
-    ctxInit: llama.func("void* llama_init_from_model(void*, bench_context_params)"),
+    mparams: llama.func("glmv_llama_model_params llama_model_default_params()"),
+    cparams: llama.func("glmv_llama_context_params llama_context_default_params()"),
+    load: llama.func("void* llama_model_load_from_file(const char*, glmv_llama_model_params)"),
+    ctxInit: llama.func("void* llama_init_from_model(void*, glmv_llama_context_params)"),
     vocab: llama.func("void* llama_model_get_vocab(void*)"),
     tokenize: llama.func("int32 llama_tokenize(void*, const char*, int32, _Out_ int32*, int32, bool, bool)"),
     piece: llama.func("int32 llama_token_to_piece(void*, int32, _Out_ uint8*, int32, int32, bool)"),
-    decode: llama.func("int32 llama_decode(void*, bench_batch)"),
+    decode: llama.func("int32 llama_decode(void*, glmv_llama_batch)"),
     memory: llama.func("void* llama_get_memory(void*)"),
     clear: llama.func("void llama_memory_clear(void*, bool)"),
-    chain: llama.func("void* llama_sampler_chain_init(bench_chain_params)"),
+    chain: llama.func("void* llama_sampler_chain_init(glmv_llama_sampler_chain_params)"),
     add: llama.func("void llama_sampler_chain_add(void*, void*)"),
     greedy: llama.func("void* llama_sampler_init_greedy()"),
     sample: llama.func("int32 llama_sampler_sample(void*, void*, int32)"),
