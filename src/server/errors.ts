@@ -151,7 +151,8 @@ export function toApiError(error: unknown): ApiError {
     if (typeof inputError === "boolean") {
       return new ApiError(inputError ? 400 : 500, error.message, {
         type: inputError ? "invalid_request_error" : "server_error",
-        code: typeof code === "string" ? code : snake(error.name),
+        // OpenAI error codes are snake_case; media codes are kebab-case ("unsupported-type").
+        code: typeof code === "string" ? code.replaceAll("-", "_") : snake(error.name),
       });
     }
     if (error.name !== "Error" && error.name !== "TypeError" && CLIENT_ERROR_NAME.test(error.name)) {

@@ -243,6 +243,11 @@ describe("keys and errors", () => {
       code: "corrupt",
     });
     const boom = toApiError(new Error("kaput"));
+    const kebab = Object.assign(new Error("x: unrecognised content"), {
+      isInputError: true,
+      code: "unsupported-type",
+    });
+    assert.equal(toApiError(kebab).toBody().error.code, "unsupported_type");
     assert.equal(boom.status, 500);
     assert.ok(!JSON.stringify(boom.toBody()).includes("at "));
   });
