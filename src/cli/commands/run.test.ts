@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -137,4 +138,33 @@ test("a prompt longer than --context-size is refused with the flag to raise", as
   const { code, err } = await runGlmv(["run", "-m", dir, "-t", "1", "-c", "256", long]);
   assert.equal(code, 1);
   assert.match(err, /--context-size/);
+});
+
+test("Ctrl-C stops the answer: what was generated stays printed, exit code 130", async () => {
+  const loopDir = join(dir, "loop");
+  writeTinyModel(loopDir, { script: "again and", loop: true });
+  const child = spawn(process.execPath, [
+    "bin/glmv.ts",
+    "run",
+    "-m",
+    loopDir,
+    "-t",
+    "1",
+    "--no-thinking",
+    "Go",
+  ]);
+  let out = "";
+  let err = "";
+  child.stderr.on("data", (c) => (err += c));
+  await new Promise<void>((resolve) => {
+    child.stdout.on("data", (c) => {
+      out += c;
+      if (out.length > 0) resolve();
+    });
+  });
+  child.kill("SIGINT");
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  assert.equal(code, 130);
+  assert.match(out, /again/);
+  assert.match(err, /stopped by Ctrl-C/);
 });

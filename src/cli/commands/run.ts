@@ -104,10 +104,17 @@ export const runCommand: Command = {
         const result = await lastResult(events);
         const json = { ...runJson(result), devices: backend.devices ?? null };
         io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
-        return 0;
+        return result.finishReason === "abort" ? 130 : 0;
       }
       const color = Boolean((io.stdout as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR;
-      await renderToTerminal(events, io.stdout, { showThinking: !values["hide-thinking"], color });
+      const result = await renderToTerminal(events, io.stdout, {
+        showThinking: !values["hide-thinking"],
+        color,
+      });
+      if (result?.finishReason === "abort") {
+        io.stderr.write("(stopped by Ctrl-C)\n");
+        return 130; // the shell's code for an interrupted command
+      }
       return 0;
     } finally {
       process.off("SIGINT", onSigint);
