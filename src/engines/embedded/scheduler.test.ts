@@ -250,3 +250,88 @@ describe("continuous batching (slots > 1)", () => {
     }
   });
 });
+
+describe("staged vision encoding between decode steps (slots > 1)", () => {
+  const BLOCKS = 12;
+  let engine: EmbeddedEngine;
+  let alone: EmbeddedEngine;
+  const img = (side: number, seed: number): PreparedImage => ({
+    kind: "image",
+    width: side,
+    height: side,
+    data: new Uint8Array(side * side * 3).map((_, i) => (i * seed) % 251),
+    originalWidth: side,
+    originalHeight: side,
+  });
+  const imagePrompt = prompt("<|begin_of_image|><|image|><|end_of_image|>What is it?");
+
+  before(async () => {
+    const { writeTinyMmproj } = await import("./vision/index.ts");
+    const mmproj = join(dir, "mmproj-deep.gguf");
+    writeTinyMmproj(mmproj, { textEmbeddingLength: 64, seed: 4, blockCount: BLOCKS });
+    const rnd = writeTinyModel(join(dir, "rnd-deep"), { seed: 5 }).modelPath;
+    [engine, alone] = await Promise.all([
+      loadEmbeddedEngine({ model: rnd, mmproj, contextSize: 2048, threads: 1, slots: 3 }),
+      loadEmbeddedEngine({ model: rnd, mmproj, contextSize: 1024, threads: 1 }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([engine?.close(), alone?.close()]);
+  });
+
+  test("a text stream keeps producing tokens while another slot's image is encoded; image results unchanged", async () => {
+    const order: string[] = [];
+    const image = img(56, 7);
+    const [text, withImage] = await Promise.all([
+      run(engine, prompt("Hello there, tell me a long story"), { ...greedy, maxTokens: BLOCKS }).then((r) => {
+        order.push("text done");
+        return r;
+      }),
+      run(engine, imagePrompt, { ...greedy, maxTokens: 1 }, undefined, [image]).then((r) => {
+        order.push("image done");
+        return r;
+      }),
+    ]);
+    // Both are admitted together. The image takes BLOCKS + 2 encoder stages, one per step, and the text request
+    // decodes a token in each of those steps, so it reaches its BLOCKS tokens before the image request's prefill
+    // samples its first token (encoding in one step, the image request would end first).
+    assert.deepEqual(order, ["text done", "image done"]);
+    assert.equal(text.result.finishReason, "length");
+    assert.equal(text.result.usage.completionTokens, BLOCKS);
+    assert.ok(withImage.result.timings.visionMs > 0);
+    // Identical to the one-slot (one-shot encode) engine.
+    const o = { ...greedy, maxTokens: 10 };
+    const [interleaved] = await Promise.all([
+      run(engine, imagePrompt, o, undefined, [image]),
+      run(engine, prompt("Another stream"), { ...greedy, maxTokens: 30 }),
+    ]);
+    const ref = await run(alone, imagePrompt, o, undefined, [image]);
+    assert.equal(interleaved.result.text, ref.result.text);
+    assert.equal(interleaved.streamed, ref.streamed);
+    assert.equal(interleaved.result.usage.promptTokens, ref.result.usage.promptTokens);
+    assert.equal(withImage.result.text, ref.result.text.slice(0, withImage.result.text.length));
+  });
+
+  test("an abort during staged encoding ends that request at its next stage; the other streams go on", async () => {
+    const controller = new AbortController();
+    // The short text request ends a few steps after admission, while the large image is still being encoded (14
+    // stages); its end triggers the abort.
+    const [, other, aborted] = await Promise.all([
+      run(engine, prompt("Short"), { ...greedy, maxTokens: 3 }).then((r) => {
+        controller.abort();
+        return r;
+      }),
+      run(engine, prompt("Keep talking"), { ...greedy, maxTokens: 40 }),
+      run(engine, imagePrompt, { ...greedy, maxTokens: 5 }, controller.signal, [img(448, 3)]),
+    ]);
+    assert.equal(aborted.result.finishReason, "abort");
+    assert.equal(aborted.result.usage.completionTokens, 0);
+    assert.equal(aborted.result.timings.visionMs, 0, "the encode never completed");
+    assert.equal(aborted.streamed, "");
+    assert.equal(other.result.finishReason, "length");
+    assert.equal(other.result.usage.completionTokens, 40);
+    // The slot is free again and the engine still serves images.
+    const again = await run(engine, imagePrompt, { ...greedy, maxTokens: 3 }, undefined, [img(56, 7)]);
+    assert.equal(again.result.finishReason, "length");
+  });
+});

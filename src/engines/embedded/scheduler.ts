@@ -5,7 +5,8 @@
  * token batch with the pending token(s) of every decoding sequence plus prompt chunks of newly admitted ones (at
  * most `n_batch` items), calls `llama_decode` once and samples each sequence with its own sampler chain (own seed,
  * own penalties). Image and video rows cannot share a token batch, so an embedding chunk is decoded on its own
- * step. Sequences end on end tokens, stop strings, the token limit, a full context or an abort, and their slot keeps
+ * step. An admitted request's images are encoded one encoder stage per step (patch embedding, each block, head),
+ * so the other sequences keep decoding while it encodes; its prefill goes on once the embeddings are complete. Sequences end on end tokens, stop strings, the token limit, a full context or an abort, and their slot keeps
  * its KV cells for prefix reuse by the next request that lands in it (slots whose cached prefix matches best are
  * preferred; idle caches are dropped, least recently used first, when the shared context needs room).
  *
@@ -71,6 +72,8 @@ interface Sequence {
   pending: number[];
   nextPos: number;
   chain: Ptr | null;
+  /** The unfinished staged encode of the grid span at `cursor` (one encoder stage per step). */
+  encoding: Generator<void, number, void> | null;
   visionMs: number;
   tAdmit: number;
   promptMs: number;
@@ -197,6 +200,7 @@ export class BatchScheduler {
       pending: [],
       nextPos: pos.next,
       chain: null,
+      encoding: null,
       visionMs: 0,
       tAdmit: 0,
       promptMs: 0,
@@ -380,14 +384,23 @@ export class BatchScheduler {
   }
 
   /**
-   * Decodes the next embedding chunk of `q` (encoding the image or frame pair first when needed). Returns false
-   * when it decoded nothing (the request failed or ended, or must wait for room), so the step goes on.
+   * Decodes the next embedding chunk of `q`. An image or frame pair not encoded yet is encoded one encoder stage
+   * per step (so the other sequences' tokens are decoded between stages); the step that finishes the encode also
+   * decodes its first chunk. Returns false when it decoded nothing (an encoder stage ran, the request failed or
+   * ended, or it must wait for room), so the step goes on.
    */
   private prefillGrid(q: Sequence, span: Extract<PromptSpan, { kind: "grid" }>, start: number): boolean {
     const slot = q.slot!;
     try {
-      if (!span.emb) q.visionMs += this.s.encodeSpan(span, q.abort);
+      if (!span.emb) {
+        q.encoding ??= this.s.encodeSpanStages(span, q.abort);
+        const r = q.encoding.next();
+        if (!r.done) return false;
+        q.encoding = null;
+        q.visionMs += r.value;
+      }
     } catch (e) {
+      q.encoding = null;
       if ((e as Error).name === "VisionAbortedError") {
         this.finish(q, "abort");
         return false;
@@ -575,6 +588,8 @@ export class BatchScheduler {
 
   /** Frees a sequence's sampler and slot (its KV cells stay for prefix reuse). */
   private release(q: Sequence): void {
+    if (q.encoding) q.encoding.return(0); // frees an unfinished encode
+    q.encoding = null;
     if (q.chain) this.s.binding.api.llama_sampler_free(q.chain);
     q.chain = null;
     if (q.slot) {

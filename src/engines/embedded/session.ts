@@ -142,6 +142,15 @@ export interface SessionInternals {
    * error named "VisionAbortedError".
    */
   encodeSpan(span: Extract<PromptSpan, { kind: "grid" }>, abortFlag: Int32Array | null): number;
+  /**
+   * The same encode as a resumable job: each `next()` runs one encoder stage (the whole encode at once when the
+   * encoder has no `encodeStages`); when done, `span.emb` is set and the value is the encode's milliseconds.
+   * `abortFlag` is checked before every stage. `return()` on an unfinished job frees it.
+   */
+  encodeSpanStages(
+    span: Extract<PromptSpan, { kind: "grid" }>,
+    abortFlag: Int32Array | null,
+  ): Generator<void, number, void>;
   buildSampler(o: GenerateOptions, promptTokens: number[]): Ptr;
 }
 
@@ -370,6 +379,7 @@ export class LlamaSession {
           this.abortFlag = null;
         }
       },
+      encodeSpanStages: (span, abortFlag) => this.encodeSpanStages(span, abortFlag),
       buildSampler: (o, promptTokens) => this.buildSampler(o, promptTokens),
     };
   }
@@ -524,6 +534,46 @@ export class LlamaSession {
     if (!span.input || !this.vision)
       throw new MediaInputError("no media or no vision encoder for an image span");
     const emb = this.vision.encode(span.input, { shouldAbort: () => this.aborted() });
+    this.acceptEmbeddings(span, emb);
+    return performance.now() - t0;
+  }
+
+  /** `encodeSpan` as a job of encoder stages (see `SessionInternals.encodeSpanStages`). */
+  private *encodeSpanStages(
+    span: Extract<PromptSpan, { kind: "grid" }>,
+    abortFlag: Int32Array | null,
+  ): Generator<void, number, void> {
+    const vision = this.vision;
+    if (!span.input || !vision) throw new MediaInputError("no media or no vision encoder for an image span");
+    if (!vision.encodeStages) {
+      this.abortFlag = abortFlag;
+      try {
+        return this.encodeSpan(span);
+      } finally {
+        this.abortFlag = null;
+      }
+    }
+    const shouldAbort = () => abortFlag !== null && Atomics.load(abortFlag, 0) !== 0;
+    const job = vision.encodeStages(span.input, { shouldAbort });
+    let ms = 0;
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        const r = job.next();
+        ms += performance.now() - t0;
+        if (r.done) {
+          this.acceptEmbeddings(span, r.value);
+          return ms;
+        }
+        yield;
+      }
+    } finally {
+      job.return({ data: new Float32Array(0), gridH: 0, gridW: 0 });
+    }
+  }
+
+  /** Checks an encoder result against its span and stores it there. */
+  private acceptEmbeddings(span: Extract<PromptSpan, { kind: "grid" }>, emb: VisionEmbeddings): void {
     if (emb.gridH !== span.gridH || emb.gridW !== span.gridW) {
       throw new MediaInputError(
         `the vision encoder returned a ${emb.gridH}×${emb.gridW} grid for a ${span.gridH}×${span.gridW} span`,
@@ -535,7 +585,6 @@ export class LlamaSession {
       );
     }
     span.emb = emb;
-    return performance.now() - t0;
   }
 
   /**

@@ -5,7 +5,9 @@
  * `./vision/index.ts` and calls its exported `createVisionEncoder(args)` (type `VisionEncoderFactory`) in that same
  * worker thread, so the encoder's ggml graphs run on the thread that also decodes (no CPU oversubscription).
  * For each image or video frame pair in a prompt, the engine calls `encode`, then feeds the rows as an embedding
- * batch at the 3-D positions `ropeIndex` computes (GLM-V `get_rope_index`, engine-notes §4.4).
+ * batch at the 3-D positions `ropeIndex` computes (GLM-V `get_rope_index`, engine-notes §4.4). With several slots the
+ * batch scheduler uses `encodeStages` instead (when the encoder has it), so other sequences keep decoding between
+ * encoder stages.
  */
 import type { FramePair, PreparedImage } from "../../media/types.ts";
 
@@ -28,12 +30,22 @@ export interface VisionEncodeOptions {
   shouldAbort?: () => boolean;
 }
 
+/** A stage-by-stage encode: one stage per `next()`, the embeddings as the generator's return value. */
+export type VisionEncodeJob = Generator<void, VisionEmbeddings, void>;
+
 /** A loaded vision encoder (mmproj). Used from one thread only. */
 export interface VisionEncoder {
   /** Embedding width of the output rows; must equal the text model's `embedding_length`. */
   readonly outputWidth: number;
   /** Encodes a still image (both temporal slices the same picture) or a video frame pair. */
   encode(input: PreparedImage | FramePair, options?: VisionEncodeOptions): VisionEmbeddings;
+  /**
+   * Optional resumable form of `encode` (the same values as `encode` with `shouldAbort`): each `next()` runs one
+   * encoder stage and the last returns the embeddings, so a caller can interleave other work (the batch scheduler
+   * decodes other sequences) between stages. `shouldAbort` is asked before every stage; `return()` on an
+   * unfinished job frees its resources.
+   */
+  encodeStages?(input: PreparedImage | FramePair, options?: VisionEncodeOptions): VisionEncodeJob;
   /** Frees every native resource. */
   close(): void;
 }

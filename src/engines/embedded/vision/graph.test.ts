@@ -132,3 +132,49 @@ test("staged (abortable) encoding equals the cached whole graph, and aborts betw
     enc.close();
   }
 });
+
+test("encodeStages runs one stage per next(), equals the abortable encode exactly, and can be aborted or dropped", () => {
+  const config = tinyVisionConfig(32);
+  const weights = randomVisionWeights(config, { seed: 4, mergerWidth: 64 });
+  const enc = VisionTower.fromHostWeights(config, weights, { threads: 1, flashAttention: false });
+  try {
+    const p = patchifyPair([noise(84, 56, 1), noise(84, 56, 2)]);
+    const oneShot = enc.encode(p, { shouldAbort: () => false });
+    let asked = 0;
+    const job = enc.encodeStages(p, {
+      shouldAbort: () => {
+        asked++;
+        return false;
+      },
+    });
+    let yields = 0;
+    let r = job.next();
+    while (!r.done) {
+      assert.equal(asked, yields + 1, "one stage (one abort check) per next()");
+      yields++;
+      r = job.next();
+    }
+    assert.equal(yields, config.blockCount + 1);
+    assert.equal(asked, config.blockCount + 2);
+    assert.deepEqual(r.value, oneShot);
+    // An abort between stages throws at the next stage.
+    let abort = false;
+    const aborted = enc.encodeStages(p, { shouldAbort: () => abort });
+    aborted.next();
+    abort = true;
+    assert.throws(() => aborted.next(), VisionAbortedError);
+    // A job dropped halfway frees its allocator; the tower stays usable and interleaved jobs do not mix.
+    const a = enc.encodeStages(p);
+    const other = patchifyPair([noise(84, 56, 3), noise(84, 56, 4)]);
+    const b = enc.encodeStages(other);
+    a.next();
+    b.next();
+    a.return(new Float32Array(0));
+    let rb = b.next();
+    while (!rb.done) rb = b.next();
+    assert.deepEqual(rb.value, enc.encode(other, { shouldAbort: () => false }));
+    assert.deepEqual(enc.encode(p, { shouldAbort: () => false }), oneShot);
+  } finally {
+    enc.close();
+  }
+});

@@ -448,6 +448,65 @@ export class VisionTower {
    * VisionAbortedError. Use a synchronous check such as `Atomics.load` on a shared flag.
    */
   encode(patches: PatchTensor, options: { shouldAbort?: () => boolean } = {}): Float32Array {
+    const outLen = this.checkPatches(patches);
+    const { shouldAbort } = options;
+    if (!shouldAbort) {
+      const entry = this.graphFor(patches.gridH, patches.gridW);
+      this.computeBufferBytes = entry.bufferBytes;
+      return this.run(entry, splitTemporal(patches), null, outLen);
+    }
+    const stages = this.encodeStages(patches, { shouldAbort });
+    for (;;) {
+      const r = stages.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /**
+   * The staged encode as a resumable job: each `next()` runs one stage (embedding, one block, or the head; the
+   * hidden state goes through host memory in between) and the last one returns the merged token embeddings, the
+   * same values `encode` with `shouldAbort` gives. `shouldAbort()` is asked before every stage (true throws
+   * VisionAbortedError). Validation errors throw on the first `next()`. Calling `return()` on an unfinished job
+   * frees its allocator; a job must finish or be returned before the tower is closed.
+   */
+  *encodeStages(
+    patches: PatchTensor,
+    options: { shouldAbort?: () => boolean } = {},
+  ): Generator<void, Float32Array, void> {
+    const outLen = this.checkPatches(patches);
+    const { gridH, gridW, nPatches } = patches;
+    const temporal = splitTemporal(patches);
+    const shouldAbort = options.shouldAbort ?? (() => false);
+    // Fresh graphs on one shared allocator (fresh tensors never hold stale data pointers).
+    const g = this.g;
+    const galloc = g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr;
+    try {
+      const hiddenLen = nPatches * this.config.hiddenSize;
+      const stage = (slice: Slice, t: typeof temporal | null, hidden: Float32Array | null, len: number) => {
+        if (this.closed) throw new VisionTowerError("the vision encoder is closed");
+        if (shouldAbort()) throw new VisionAbortedError();
+        const entry = this.build(gridH, gridW, slice, galloc);
+        try {
+          this.computeBufferBytes = Math.max(this.computeBufferBytes, entry.bufferBytes);
+          return this.run(entry, t, hidden, len);
+        } finally {
+          this.freeGraph(entry);
+        }
+      };
+      let hidden = stage({ embed: true, from: 0, to: 0, head: false }, temporal, null, hiddenLen);
+      for (let i = 0; i < this.config.blockCount; i++) {
+        yield;
+        hidden = stage({ embed: false, from: i, to: i + 1, head: false }, null, hidden, hiddenLen);
+      }
+      yield;
+      return stage({ embed: false, from: 0, to: 0, head: true }, null, hidden, outLen);
+    } finally {
+      if (!this.closed) g.ggml_gallocr_free(galloc);
+    }
+  }
+
+  /** Checks a patch tensor's shape; returns the output length. */
+  private checkPatches(patches: PatchTensor): number {
     if (this.closed) throw new VisionTowerError("the vision encoder is closed");
     const { gridH, gridW, nPatches } = patches;
     if (
@@ -460,37 +519,7 @@ export class VisionTower {
         `malformed patch tensor (${gridH}×${gridW} grid, ${patches.data.length} values)`,
       );
     }
-    const outLen = (nPatches / 4) * this.config.projectionDim;
-    const temporal = splitTemporal(patches);
-    const { shouldAbort } = options;
-    if (!shouldAbort) {
-      const entry = this.graphFor(gridH, gridW);
-      this.computeBufferBytes = entry.bufferBytes;
-      return this.run(entry, temporal, null, outLen);
-    }
-    // Staged: fresh graphs on one shared allocator (fresh tensors never hold stale data pointers).
-    const g = this.g;
-    const galloc = g.ggml_gallocr_new(g.ggml_backend_get_default_buffer_type(this.backend.handle)) as Ptr;
-    try {
-      const hiddenLen = nPatches * this.config.hiddenSize;
-      const stage = (slice: Slice, t: typeof temporal | null, hidden: Float32Array | null, len: number) => {
-        if (shouldAbort()) throw new VisionAbortedError();
-        const entry = this.build(gridH, gridW, slice, galloc);
-        try {
-          this.computeBufferBytes = Math.max(this.computeBufferBytes, entry.bufferBytes);
-          return this.run(entry, t, hidden, len);
-        } finally {
-          this.freeGraph(entry);
-        }
-      };
-      let hidden = stage({ embed: true, from: 0, to: 0, head: false }, temporal, null, hiddenLen);
-      for (let i = 0; i < this.config.blockCount; i++) {
-        hidden = stage({ embed: false, from: i, to: i + 1, head: false }, null, hidden, hiddenLen);
-      }
-      return stage({ embed: false, from: 0, to: 0, head: true }, null, hidden, outLen);
-    } finally {
-      g.ggml_gallocr_free(galloc);
-    }
+    return (nPatches / 4) * this.config.projectionDim;
   }
 
   private freeWeights(): void {

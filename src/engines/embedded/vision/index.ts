@@ -9,7 +9,7 @@
  */
 
 import type { FramePair, PreparedImage } from "../../../media/types.ts";
-import type { VisionEmbeddings, VisionEncoder, VisionEncoderArgs } from "../vision-hook.ts";
+import type { VisionEmbeddings, VisionEncodeJob, VisionEncoder, VisionEncoderArgs } from "../vision-hook.ts";
 import { VisionTower, type VisionTowerOptions } from "./graph.ts";
 import { loadMmproj } from "./loader.ts";
 import { patchifyImage, patchifyPair } from "./preprocess.ts";
@@ -34,7 +34,8 @@ export interface EncodeOptions {
 /** The hook's encoder plus an abort check and the time of the last encode (for `visionMs`). */
 export interface TimedVisionEncoder extends VisionEncoder {
   encode(input: PreparedImage | FramePair, options?: EncodeOptions): VisionEmbeddings;
-  /** Milliseconds of the last encode (patchify + graph). */
+  encodeStages(input: PreparedImage | FramePair, options?: EncodeOptions): VisionEncodeJob;
+  /** Milliseconds of the last encode (patchify + graph; for a staged job, the sum of its stages). */
   readonly lastEncodeMs: number;
 }
 
@@ -57,6 +58,26 @@ export function encoderFromTower(tower: VisionTower): TimedVisionEncoder {
       const data = tower.encode(patches, options);
       last = performance.now() - t0;
       return { data, gridH: patches.gridH / 2, gridW: patches.gridW / 2 };
+    },
+    *encodeStages(input: PreparedImage | FramePair, options?: EncodeOptions): VisionEncodeJob {
+      let t0 = performance.now();
+      let ms = 0;
+      const patches = isPair(input) ? patchifyPair(input.frames, norm) : patchifyImage(input, norm);
+      const stages = tower.encodeStages(patches, options);
+      try {
+        for (;;) {
+          const r = stages.next();
+          ms += performance.now() - t0;
+          if (r.done) {
+            last = ms;
+            return { data: r.value, gridH: patches.gridH / 2, gridW: patches.gridW / 2 };
+          }
+          yield;
+          t0 = performance.now();
+        }
+      } finally {
+        stages.return(new Float32Array(0));
+      }
     },
     close() {
       tower.close();
